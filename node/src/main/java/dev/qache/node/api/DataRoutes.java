@@ -1,0 +1,269 @@
+package dev.qache.node.api;
+
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
+import dev.qache.node.config.NodeConfig;
+import dev.qache.node.store.PutResult;
+import dev.qache.node.store.Store;
+import dev.qache.node.store.StoredValue;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Singleton;
+import java.nio.charset.StandardCharsets;
+import org.jboss.logging.Logger;
+
+/**
+ * The data API: {@code POST /{key}}, {@code GET /{key}}, {@code DELETE /{key}} (DESIGN.md).
+ *
+ * <p>Every handler runs on the Vert.x event loop that received the request and completes there: the
+ * store never blocks (a short segment lock at most), so there is no hop to a worker thread. A
+ * rejected write changes nothing: every check runs before the store is touched.
+ */
+/*
+ * Why a Vert.x route and not a Quarkus REST resource (docs/ARCHITECTURE.md, decision 1): the key
+ * is the raw path segment, decoded here exactly once ("a%2Fb" is one key, which JAX-RS path
+ * matching would have decoded into two segments), the value is copied as raw bytes from the body
+ * into the response, and the response is assembled in one buffer with no object mapping. Quarkus
+ * REST stays the tool for the internal and admin APIs.
+ */
+@Singleton
+public class DataRoutes {
+
+    private static final Logger LOG = Logger.getLogger(DataRoutes.class);
+
+    /** One path segment: a key. Every other endpoint has at least two segments. */
+    private static final String KEY_PATH = "^/[^/]+$";
+
+    /** Room for the body's envelope around the value: {"value": ..., "ttl": 315360000} and spacing. */
+    private static final int ENVELOPE_BYTES = 64 * 1024;
+
+    private static final CharSequence APPLICATION_JSON = HttpHeaders.createOptimized("application/json");
+    private static final CharSequence ALLOWED_METHODS = HttpHeaders.createOptimized("GET, POST, DELETE");
+    private static final byte[] KEY_PREFIX = "{\"key\":\"".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] VALUE_PREFIX = "\",\"value\":".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] TTL_PREFIX = ",\"ttl\":".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] NULL_TTL_SUFFIX = "null}".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] BASELINE_BODY = ("{\"key\":\"baseline\",\"value\":\"" + "x".repeat(60)
+                    + "\",\"ttl\":null}")
+            .getBytes(StandardCharsets.US_ASCII);
+
+    private final Store store;
+    private final int maxKeyBytes;
+    private final long maxValueBytes;
+    private final boolean baselineRoute;
+
+    DataRoutes(Store store, NodeConfig config) {
+        this.store = store;
+        this.maxKeyBytes = config.maxKeySize();
+        this.maxValueBytes = config.maxValueSize().asLongValue();
+        this.baselineRoute = config.bench().baselineRoute();
+    }
+
+    void register(@Observes Router router) {
+        BodyHandler body = BodyHandler.create(false)
+                .setBodyLimit(maxValueBytes + ENVELOPE_BYTES)
+                .setPreallocateBodyBuffer(true);
+        router.routeWithRegex(HttpMethod.GET, KEY_PATH).handler(this::get).failureHandler(this::failed);
+        // Two routes so the content type is checked before the body is read (Vert.x allows no
+        // user handler ahead of a body handler within one route): requireJson calls next().
+        router.routeWithRegex(HttpMethod.POST, KEY_PATH).handler(this::requireJson);
+        router.routeWithRegex(HttpMethod.POST, KEY_PATH)
+                .handler(body)
+                .handler(this::post)
+                .failureHandler(this::failed);
+        router.routeWithRegex(HttpMethod.DELETE, KEY_PATH).handler(this::delete).failureHandler(this::failed);
+        router.routeWithRegex(KEY_PATH).handler(this::methodNotAllowed);
+        // "/" would be the empty key: say so rather than fall through to a bare 404.
+        router.route("/").handler(this::emptyKey);
+        if (baselineRoute) {
+            router.get("/_internal/bench/fixed").handler(this::baseline);
+        }
+    }
+
+    private void get(RoutingContext ctx) {
+        KeyCodec.Key key = keyOf(ctx);
+        if (key == null) {
+            return;
+        }
+        StoredValue hit = store.get(key.bytes());
+        HttpServerResponse response = ctx.response();
+        if (hit == null) {
+            Problem.send(response, 404, "not-found", "Not Found", "no live value for this key");
+            return;
+        }
+        byte[] escapedKey = JsonStringEncoder.getInstance().quoteAsUTF8(key.text());
+        long ttl = hit.remainingTtlSeconds(store.clock().currentTimeMillis());
+        byte[] value = hit.value();
+        Buffer out = Buffer.buffer(KEY_PREFIX.length + escapedKey.length + VALUE_PREFIX.length + value.length + 32)
+                .appendBytes(KEY_PREFIX)
+                .appendBytes(escapedKey)
+                .appendBytes(VALUE_PREFIX)
+                .appendBytes(value)
+                .appendBytes(TTL_PREFIX);
+        if (ttl < 0) {
+            out.appendBytes(NULL_TTL_SUFFIX);
+        } else {
+            out.appendString(Long.toString(ttl)).appendByte((byte) '}');
+        }
+        response.headers().set(HttpHeaders.CONTENT_TYPE, APPLICATION_JSON);
+        response.end(out);
+    }
+
+    private void requireJson(RoutingContext ctx) {
+        String contentType = ctx.request().getHeader(HttpHeaders.CONTENT_TYPE);
+        if (!isJson(contentType)) {
+            Problem.send(
+                    ctx.response(),
+                    415,
+                    "unsupported-media-type",
+                    "Unsupported Media Type",
+                    "send the body as Content-Type: application/json (UTF-8); got "
+                            + (contentType == null ? "no Content-Type" : contentType));
+            return;
+        }
+        ctx.next();
+    }
+
+    private void post(RoutingContext ctx) {
+        KeyCodec.Key key = keyOf(ctx);
+        if (key == null) {
+            return;
+        }
+        HttpServerResponse response = ctx.response();
+        Buffer bodyBuffer = ctx.body().buffer();
+        byte[] bodyBytes = bodyBuffer == null ? new byte[0] : bodyBuffer.getBytes();
+        WriteRequest write;
+        try {
+            write = WriteRequest.parse(bodyBytes, maxValueBytes);
+        } catch (WriteRequest.BadRequestException e) {
+            Problem.send(response, 400, e.slug, "Bad Request", e.getMessage());
+            return;
+        } catch (WriteRequest.ValueTooLargeException e) {
+            valueTooLarge(response, e.valueBytes);
+            return;
+        }
+        long expireAt = write.ttlSeconds() == WriteRequest.NO_TTL
+                ? Store.NO_EXPIRY
+                : store.clock().currentTimeMillis() + write.ttlSeconds() * 1000;
+        PutResult result = store.put(key.bytes(), write.value(), expireAt);
+        switch (result) {
+            case STORED -> response.setStatusCode(204).end();
+            case TOO_LARGE ->
+                Problem.send(
+                        response,
+                        507,
+                        "insufficient-storage",
+                        "Insufficient Storage",
+                        "the entry needs more memory than this node's whole limit ("
+                                + store.stats().limitBytes() + " bytes)");
+            case NO_SPACE ->
+                Problem.send(
+                        response,
+                        507,
+                        "insufficient-storage",
+                        "Insufficient Storage",
+                        "no room could be made for the entry right now; retry");
+        }
+    }
+
+    private void delete(RoutingContext ctx) {
+        KeyCodec.Key key = keyOf(ctx);
+        if (key == null) {
+            return;
+        }
+        if (store.delete(key.bytes())) {
+            ctx.response().setStatusCode(204).end();
+        } else {
+            Problem.send(ctx.response(), 404, "not-found", "Not Found", "no live value for this key");
+        }
+    }
+
+    private void methodNotAllowed(RoutingContext ctx) {
+        ctx.response().headers().set(HttpHeaders.ALLOW, ALLOWED_METHODS);
+        Problem.send(
+                ctx.response(),
+                405,
+                "method-not-allowed",
+                "Method Not Allowed",
+                ctx.request().method().name() + " is not part of the data API; use GET, POST or DELETE");
+    }
+
+    private void emptyKey(RoutingContext ctx) {
+        Problem.send(
+                ctx.response(),
+                400,
+                "bad-key",
+                "Bad Request",
+                "the key is empty: use /{key} with a key of 1 to " + maxKeyBytes + " bytes");
+    }
+
+    private void baseline(RoutingContext ctx) {
+        ctx.response().headers().set(HttpHeaders.CONTENT_TYPE, APPLICATION_JSON);
+        ctx.response().end(Buffer.buffer(BASELINE_BODY));
+    }
+
+    private void failed(RoutingContext ctx) {
+        HttpServerResponse response = ctx.response();
+        if (response.ended()) {
+            return;
+        }
+        if (ctx.statusCode() == 413) {
+            valueTooLarge(response, -1);
+            return;
+        }
+        LOG.error(
+                "data API request failed: " + ctx.request().method() + " "
+                        + ctx.request().path(),
+                ctx.failure());
+        Problem.send(response, 500, "internal", "Internal Server Error", "the node failed to handle the request");
+    }
+
+    private void valueTooLarge(HttpServerResponse response, long valueBytes) {
+        Problem.send(
+                response,
+                413,
+                "value-too-large",
+                "Content Too Large",
+                (valueBytes >= 0 ? "the value is " + valueBytes + " bytes; " : "the body is too large; ")
+                        + "the limit is " + maxValueBytes + " bytes");
+    }
+
+    private KeyCodec.Key keyOf(RoutingContext ctx) {
+        try {
+            return KeyCodec.decode(ctx.request().path(), maxKeyBytes);
+        } catch (KeyCodec.BadKeyException e) {
+            Problem.send(ctx.response(), 400, "bad-key", "Bad Request", e.getMessage());
+            return null;
+        }
+    }
+
+    /** {@code application/json}, any case, optionally with parameters; a charset must be UTF-8. */
+    static boolean isJson(String contentType) {
+        if (contentType == null) {
+            return false;
+        }
+        int semicolon = contentType.indexOf(';');
+        String mediaType = (semicolon < 0 ? contentType : contentType.substring(0, semicolon)).trim();
+        if (!mediaType.equalsIgnoreCase("application/json")) {
+            return false;
+        }
+        if (semicolon < 0) {
+            return true;
+        }
+        for (String parameter : contentType.substring(semicolon + 1).split(";")) {
+            String[] nameValue = parameter.trim().split("=", 2);
+            if (nameValue.length == 2 && nameValue[0].trim().equalsIgnoreCase("charset")) {
+                String charset = nameValue[1].trim().replace("\"", "");
+                if (!charset.equalsIgnoreCase("utf-8") && !charset.equalsIgnoreCase("utf8")) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+}

@@ -1,0 +1,60 @@
+package dev.qache.node.config;
+
+import io.quarkus.runtime.configuration.MemorySize;
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import io.smallrye.config.WithName;
+import java.time.Duration;
+
+/** The node's configuration, under {@code qache.node}. Names are part of the contract (DESIGN.md). */
+@ConfigMapping(prefix = "qache.node")
+public interface NodeConfig {
+
+    /** Largest key the contract allows, in UTF-8 bytes. */
+    int CONTRACT_MAX_KEY_BYTES = 250;
+
+    /** Accounted bytes the store may hold (keys, values and per-entry overhead). Suffixes K, M, G. */
+    @WithDefault("256M")
+    MemorySize memoryLimit();
+
+    /** Largest value accepted, in bytes of its JSON text; larger writes get 413. */
+    @WithDefault("1M")
+    MemorySize maxValueSize();
+
+    /** Largest key accepted, in UTF-8 bytes, at most 250; longer keys get 400. */
+    @WithDefault("250")
+    int maxKeySize();
+
+    /** Independently locked parts of the store; a power of two. */
+    @WithDefault("64")
+    int storeSegments();
+
+    Sweeper sweeper();
+
+    /** Benchmark-only routes. */
+    Bench bench();
+
+    interface Sweeper {
+        /** How often the sweeper looks for expired entries when it found none due. */
+        @WithDefault("100ms")
+        Duration interval();
+
+        /** Longest single sweep run while a backlog of expired entries remains. */
+        @WithDefault("25ms")
+        Duration maxRun();
+
+        /** Pause between back-to-back runs while draining a backlog, leaving CPU to clients. */
+        @WithDefault("1ms")
+        Duration busyPause();
+    }
+
+    interface Bench {
+        /**
+         * Serves {@code GET /_internal/bench/fixed}, a fixed 100-byte JSON body, as the baseline that
+         * the HTTP benchmark compares the data API with. Off in production.
+         */
+        @WithName("baseline-route")
+        @WithDefault("false")
+        boolean baselineRoute();
+    }
+}

@@ -1,0 +1,311 @@
+package dev.qache.node.store;
+
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The node's store: a power-of-two number of {@link Segment}s, each locked independently, under one
+ * memory limit shared by all of them.
+ *
+ * <p>Recency is tracked per segment and compared across segments by access time, so eviction takes
+ * the least recently used entry of the whole store to the clock's millisecond: exactly when the
+ * store has one segment, and approximately (ties broken by segment order) when several entries of
+ * different segments were last touched in the same millisecond.
+ */
+/*
+ * Memory accounting. usedBytes is the sum of EntrySizer.entryBytes over live entries plus the bytes
+ * reserved by writes in flight. A write reserves its full size with a CAS that only succeeds while
+ * the sum stays within the limit, before it takes any segment lock; an overwrite returns the old
+ * entry's bytes afterwards. So the accounted total can never pass the limit, even transiently, and
+ * no thread ever holds two segment locks (eviction runs between the reservation attempts, taking
+ * one victim segment's lock at a time).
+ *
+ * Victim choice (evictOne): first the segment whose earliest expiry has passed (an expired entry
+ * goes before any live one), else the segment whose LRU tail is oldest. Both are read from the
+ * segments' volatile summaries without locking, then confirmed under the victim's lock. Cost: one
+ * pass over the segment summaries per evicted entry, a few dozen volatile reads.
+ */
+public final class SegmentedLruStore implements Store {
+
+    /** Failed eviction attempts (nothing evictable) tolerated before a write gives up. */
+    private static final int MAX_FRUITLESS_EVICTIONS = 1_000;
+
+    /** Entries removed per segment lock hold by {@link #removeExpired}, to keep holds short. */
+    private static final int SWEEP_BATCH_PER_LOCK = 64;
+
+    private final Segment[] segments;
+    private final int segmentShift;
+    private final long limitBytes;
+    private final EntrySizer sizer;
+    private final Clock clock;
+
+    /** Accounted bytes of live entries plus reservations in flight; never above limitBytes. */
+    private final AtomicLong usedBytes = new AtomicLong();
+
+    private final LongAdder hits = new LongAdder();
+    private final LongAdder misses = new LongAdder();
+    private final LongAdder evictions = new LongAdder();
+    private final LongAdder expirations = new LongAdder();
+
+    /** Where the next sweep starts, so that every segment gets swept. Racy by design. */
+    private int sweepCursor;
+
+    /**
+     * @param limitBytes accounted bytes the store may hold
+     * @param segmentCount a power of two, at least 1
+     */
+    public SegmentedLruStore(long limitBytes, int segmentCount, EntrySizer sizer, Clock clock) {
+        if (limitBytes <= 0) {
+            throw new IllegalArgumentException("memory limit must be positive: " + limitBytes);
+        }
+        if (segmentCount < 1 || Integer.bitCount(segmentCount) != 1) {
+            throw new IllegalArgumentException("segment count must be a power of two: " + segmentCount);
+        }
+        this.limitBytes = limitBytes;
+        this.sizer = sizer;
+        this.clock = clock;
+        this.segments = new Segment[segmentCount];
+        for (int i = 0; i < segmentCount; i++) {
+            segments[i] = new Segment();
+        }
+        // The top bits pick the segment; Long.SIZE - 0 would be a shift of 64, i.e. of 0 in Java.
+        this.segmentShift = segmentCount == 1 ? 0 : Long.SIZE - Integer.numberOfTrailingZeros(segmentCount);
+    }
+
+    @Override
+    public @Nullable StoredValue get(byte[] key) {
+        long hash = KeyHash.of(key);
+        Segment segment = segmentFor(hash);
+        long now = clock.currentTimeMillis();
+        StoredValue result = null;
+        boolean expired = false;
+        segment.lock.lock();
+        try {
+            Node node = segment.find(key, hash);
+            if (node != null) {
+                if (isExpired(node, now)) {
+                    segment.remove(node, hash);
+                    release(node);
+                    expired = true;
+                } else {
+                    segment.touch(node, (int) now);
+                    result = new StoredValue(node.value, node.expireAtMillis);
+                }
+            }
+        } finally {
+            segment.lock.unlock();
+        }
+        if (expired) {
+            expirations.increment();
+        }
+        (result == null ? misses : hits).increment();
+        return result;
+    }
+
+    @Override
+    public PutResult put(byte[] key, byte[] value, long expireAtMillis) {
+        long now = clock.currentTimeMillis();
+        if (expireAtMillis != NO_EXPIRY && expireAtMillis <= now) {
+            delete(key);
+            return PutResult.STORED;
+        }
+        long needed = sizer.entryBytes(key.length, value.length, expireAtMillis != NO_EXPIRY);
+        if (needed > limitBytes) {
+            return PutResult.TOO_LARGE;
+        }
+        if (!reserve(needed)) {
+            return PutResult.NO_SPACE;
+        }
+        long hash = KeyHash.of(key);
+        Segment segment = segmentFor(hash);
+        segment.lock.lock();
+        try {
+            Node node = segment.find(key, hash);
+            if (node == null) {
+                node = new Node(key, value);
+                node.expireAtMillis = expireAtMillis;
+                node.accessStamp = (int) now;
+                segment.insert(node, hash);
+            } else {
+                release(node);
+                node.value = value;
+                segment.setExpiry(node, expireAtMillis);
+                segment.touch(node, (int) now);
+            }
+        } finally {
+            segment.lock.unlock();
+        }
+        return PutResult.STORED;
+    }
+
+    @Override
+    public boolean delete(byte[] key) {
+        long hash = KeyHash.of(key);
+        Segment segment = segmentFor(hash);
+        long now = clock.currentTimeMillis();
+        boolean removedLive;
+        boolean removedExpired;
+        segment.lock.lock();
+        try {
+            Node node = segment.find(key, hash);
+            if (node == null) {
+                return false;
+            }
+            removedExpired = isExpired(node, now);
+            removedLive = !removedExpired;
+            segment.remove(node, hash);
+            release(node);
+        } finally {
+            segment.lock.unlock();
+        }
+        if (removedExpired) {
+            expirations.increment();
+        }
+        return removedLive;
+    }
+
+    @Override
+    public int removeExpired(int maxEntries) {
+        long now = clock.currentTimeMillis();
+        int removed = 0;
+        int start = sweepCursor;
+        for (int i = 0; i < segments.length && removed < maxEntries; i++) {
+            Segment segment = segments[(start + i) & (segments.length - 1)];
+            if (segment.earliestExpiryMillis > now) {
+                continue;
+            }
+            // Whole batches per lock hold; revisit the segment while its batches come back full.
+            int batch;
+            do {
+                batch = removeExpired(segment, Math.min(SWEEP_BATCH_PER_LOCK, maxEntries - removed), now);
+                removed += batch;
+            } while (batch == SWEEP_BATCH_PER_LOCK && removed < maxEntries);
+        }
+        sweepCursor = start + 1;
+        return removed;
+    }
+
+    private int removeExpired(Segment segment, int max, long now) {
+        int removed = 0;
+        segment.lock.lock();
+        try {
+            for (Node node = segment.earliestExpiring();
+                    node != null && removed < max && isExpired(node, now);
+                    node = segment.earliestExpiring()) {
+                segment.remove(node, KeyHash.of(node.key));
+                release(node);
+                removed++;
+            }
+        } finally {
+            segment.lock.unlock();
+        }
+        expirations.add(removed);
+        return removed;
+    }
+
+    @Override
+    public StoreStats stats() {
+        long keys = 0;
+        for (Segment segment : segments) {
+            keys += segment.count;
+        }
+        return new StoreStats(
+                keys, usedBytes.get(), limitBytes, hits.sum(), misses.sum(), evictions.sum(), expirations.sum());
+    }
+
+    @Override
+    public Clock clock() {
+        return clock;
+    }
+
+    /** Segments, for the invariant checks in tests. */
+    Segment[] segments() {
+        return segments;
+    }
+
+    EntrySizer sizer() {
+        return sizer;
+    }
+
+    long accountedBytes(Node node) {
+        return sizer.entryBytes(node.key.length, node.value.length, node.expireAtMillis != NO_EXPIRY);
+    }
+
+    private Segment segmentFor(long hash) {
+        return segments[segmentShift == 0 ? 0 : (int) (hash >>> segmentShift)];
+    }
+
+    private static boolean isExpired(Node node, long now) {
+        return node.expireAtMillis != NO_EXPIRY && node.expireAtMillis <= now;
+    }
+
+    private void release(Node node) {
+        usedBytes.addAndGet(-accountedBytes(node));
+    }
+
+    /** Reserves {@code bytes} of the limit, evicting as needed; false if no room could be made. */
+    private boolean reserve(long bytes) {
+        int fruitless = 0;
+        while (true) {
+            long used = usedBytes.get();
+            if (used + bytes <= limitBytes) {
+                if (usedBytes.compareAndSet(used, used + bytes)) {
+                    return true;
+                }
+            } else if (!evictOne()) {
+                // Everything left is held by reservations of writes in flight; they finish quickly.
+                if (++fruitless > MAX_FRUITLESS_EVICTIONS) {
+                    return false;
+                }
+                Thread.onSpinWait();
+            }
+        }
+    }
+
+    /** Removes one entry: an expired one if any segment has one, else the least recently used. */
+    private boolean evictOne() {
+        long now = clock.currentTimeMillis();
+        Segment expiredVictim = null;
+        long earliest = now;
+        for (Segment segment : segments) {
+            long e = segment.earliestExpiryMillis;
+            if (e <= earliest) {
+                earliest = e;
+                expiredVictim = segment;
+            }
+        }
+        if (expiredVictim != null && removeExpired(expiredVictim, 1, now) == 1) {
+            return true;
+        }
+        Segment lruVictim = null;
+        long oldestAge = -1;
+        int nowStamp = (int) now;
+        for (Segment segment : segments) {
+            if (segment.count > 0) {
+                long age = Integer.toUnsignedLong(nowStamp - segment.lruTailStamp);
+                if (age > oldestAge) {
+                    oldestAge = age;
+                    lruVictim = segment;
+                }
+            }
+        }
+        return lruVictim != null && evictLeastRecentlyUsed(lruVictim);
+    }
+
+    private boolean evictLeastRecentlyUsed(Segment segment) {
+        segment.lock.lock();
+        try {
+            Node victim = segment.leastRecentlyUsed();
+            if (victim == null) {
+                return false;
+            }
+            segment.remove(victim, KeyHash.of(victim.key));
+            release(victim);
+        } finally {
+            segment.lock.unlock();
+        }
+        evictions.increment();
+        return true;
+    }
+}

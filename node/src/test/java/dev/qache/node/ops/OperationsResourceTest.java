@@ -1,0 +1,53 @@
+package dev.qache.node.ops;
+
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.matchesPattern;
+
+import io.quarkus.test.junit.QuarkusTest;
+import org.junit.jupiter.api.Test;
+
+/** Health and Prometheus metrics, under the names DESIGN.md promises. */
+@QuarkusTest
+class OperationsResourceTest {
+
+    @Test
+    void liveness_isUp() {
+        given().get("/q/health/live").then().statusCode(200).body("status", equalTo("UP"));
+    }
+
+    @Test
+    void readiness_isUpWithStoreFigures() {
+        given().get("/q/health/ready")
+                .then()
+                .statusCode(200)
+                .body("status", equalTo("UP"))
+                .body("checks.find { it.name == 'store' }.data.memoryLimitBytes", equalTo(1024 * 1024));
+    }
+
+    @Test
+    void metrics_exposeStoreCountersAndRequestTimersPerRoute() {
+        given().contentType("application/json")
+                .body("{\"value\":1}")
+                .post("/metrics-probe")
+                .then()
+                .statusCode(204);
+        given().get("/metrics-probe").then().statusCode(200);
+        given().get("/metrics-absent").then().statusCode(404);
+
+        given().get("/q/metrics")
+                .then()
+                .statusCode(200)
+                .body(matchesPattern("(?s).*\\nqache_keys(\\{[^}]*})? [1-9].*"))
+                .body(matchesPattern("(?s).*\\nqache_memory_used_bytes(\\{[^}]*})? [1-9].*"))
+                .body(matchesPattern("(?s).*\\nqache_memory_limit_bytes(\\{[^}]*})? 1048576\\.0.*"))
+                .body(matchesPattern("(?s).*\\nqache_hits_total(\\{[^}]*})? [1-9].*"))
+                .body(matchesPattern("(?s).*\\nqache_misses_total(\\{[^}]*})? [1-9].*"))
+                .body(containsString("qache_evictions_total"))
+                .body(containsString("qache_expirations_total"))
+                .body(containsString("http_server_requests_seconds_count{"))
+                .body(containsString("uri=\"/{key}\""))
+                .body(org.hamcrest.Matchers.not(containsString("uri=\"/metrics-probe\"")));
+    }
+}
