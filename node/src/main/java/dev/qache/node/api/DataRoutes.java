@@ -96,14 +96,17 @@ public class DataRoutes {
             Problem.send(response, 404, "not-found", "Not Found", "no live value for this key");
             return;
         }
-        byte[] escapedKey = JsonStringEncoder.getInstance().quoteAsUTF8(key.text());
-        long ttl = hit.remainingTtlSeconds(store.clock().currentTimeMillis());
-        byte[] value = hit.value();
-        Buffer out = Buffer.buffer(KEY_PREFIX.length + escapedKey.length + VALUE_PREFIX.length + value.length + 32)
+        byte[] escapedKey =
+                key.jsonSafe() ? key.bytes() : JsonStringEncoder.getInstance().quoteAsUTF8(key.text());
+        long ttl = hit.expireAtMillis() == Store.NO_EXPIRY
+                ? -1
+                : hit.remainingTtlSeconds(store.clock().currentTimeMillis());
+        int valueLength = hit.valueLength();
+        Buffer out = Buffer.buffer(KEY_PREFIX.length + escapedKey.length + VALUE_PREFIX.length + valueLength + 32)
                 .appendBytes(KEY_PREFIX)
                 .appendBytes(escapedKey)
                 .appendBytes(VALUE_PREFIX)
-                .appendBytes(value)
+                .appendBytes(hit.entry(), hit.valueOffset(), valueLength)
                 .appendBytes(TTL_PREFIX);
         if (ttl < 0) {
             out.appendBytes(NULL_TTL_SUFFIX);
@@ -150,7 +153,7 @@ public class DataRoutes {
         long expireAt = write.ttlSeconds() == WriteRequest.NO_TTL
                 ? Store.NO_EXPIRY
                 : store.clock().currentTimeMillis() + write.ttlSeconds() * 1000;
-        PutResult result = store.put(key.bytes(), write.value(), expireAt);
+        PutResult result = store.put(key.bytes(), write.body(), write.valueOffset(), write.valueLength(), expireAt);
         switch (result) {
             case STORED -> response.setStatusCode(204).end();
             case TOO_LARGE ->

@@ -14,8 +14,13 @@ final class KeyCodec {
 
     private KeyCodec() {}
 
-    /** A decoded key: its UTF-8 bytes (stored) and its text (echoed in responses). */
-    record Key(byte[] bytes, String text) {}
+    /**
+     * A decoded key: its UTF-8 bytes (stored) and its text (echoed in responses).
+     *
+     * @param jsonSafe the bytes are printable ASCII with no quote or backslash, so they can be
+     *     written into a JSON string as they are
+     */
+    record Key(byte[] bytes, String text, boolean jsonSafe) {}
 
     /** Thrown for a path that does not name a valid key; the message is the problem's detail. */
     static final class BadKeyException extends Exception {
@@ -27,6 +32,21 @@ final class KeyCodec {
     static Key decode(String rawPath, int maxKeyBytes) throws BadKeyException {
         if (rawPath.length() < 2 || rawPath.charAt(0) != '/') {
             throw new BadKeyException("the key is empty: use /{key} with a key of 1 to " + maxKeyBytes + " bytes");
+        }
+        if (isPlainAscii(rawPath)) {
+            // The common case: nothing escaped, nothing to validate beyond the length.
+            int length = rawPath.length() - 1;
+            if (length > maxKeyBytes) {
+                throw new BadKeyException("the key is " + length + " bytes of UTF-8; the limit is " + maxKeyBytes);
+            }
+            byte[] bytes = new byte[length];
+            boolean jsonSafe = true;
+            for (int i = 0; i < length; i++) {
+                char c = rawPath.charAt(i + 1);
+                bytes[i] = (byte) c;
+                jsonSafe &= c >= 0x20 && c != '"' && c != '\\' && c != 0x7F;
+            }
+            return new Key(bytes, rawPath.substring(1), jsonSafe);
         }
         byte[] bytes = percentDecode(rawPath, 1);
         if (bytes.length > maxKeyBytes) {
@@ -43,30 +63,22 @@ final class KeyCodec {
         } catch (CharacterCodingException e) {
             throw new BadKeyException("the key is not valid UTF-8 once percent-decoded");
         }
-        return new Key(bytes, text);
+        return new Key(bytes, text, false);
+    }
+
+    /** No escape, no slash after the leading one, nothing outside ASCII. */
+    private static boolean isPlainAscii(String rawPath) {
+        for (int i = 1; i < rawPath.length(); i++) {
+            char c = rawPath.charAt(i);
+            if (c == '%' || c == '/' || c >= 0x80) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static byte[] percentDecode(String raw, int from) throws BadKeyException {
         int length = raw.length();
-        // Fast path: nothing escaped and all ASCII (the common case), one copy.
-        boolean plain = true;
-        for (int i = from; i < length; i++) {
-            char c = raw.charAt(i);
-            if (c == '%' || c >= 0x80) {
-                plain = false;
-                break;
-            }
-            if (c == '/') {
-                throw new BadKeyException("a key is one path segment; encode '/' inside a key as %2F");
-            }
-        }
-        if (plain) {
-            byte[] out = new byte[length - from];
-            for (int i = from; i < length; i++) {
-                out[i - from] = (byte) raw.charAt(i);
-            }
-            return out;
-        }
         ByteBuffer out = ByteBuffer.allocate(4 * (length - from));
         for (int i = from; i < length; i++) {
             char c = raw.charAt(i);

@@ -6,7 +6,6 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import java.io.IOException;
-import java.util.Arrays;
 
 /**
  * The body of {@code POST /{key}}: {@code {"value": <any JSON>, "ttl": <seconds or null>}}.
@@ -15,10 +14,12 @@ import java.util.Arrays;
  * kept as the exact bytes the client sent (the span of its tokens), so it is stored and returned
  * byte-for-byte, never re-serialized.
  *
- * @param value the value's JSON text exactly as sent
+ * @param body the whole request body; the value is {@code body[valueOffset, valueOffset + valueLength)}
+ * @param valueOffset where the value's JSON text starts in the body
+ * @param valueLength the length of the value's JSON text, exactly as sent
  * @param ttlSeconds 1 to {@link #MAX_TTL_SECONDS}, or {@link #NO_TTL}
  */
-record WriteRequest(byte[] value, long ttlSeconds) {
+record WriteRequest(byte[] body, int valueOffset, int valueLength, long ttlSeconds) {
 
     static final long NO_TTL = 0;
     static final long MAX_TTL_SECONDS = 315_360_000L;
@@ -110,7 +111,7 @@ record WriteRequest(byte[] value, long ttlSeconds) {
         if (valueBytes > maxValueBytes) {
             throw new ValueTooLargeException(valueBytes);
         }
-        return new WriteRequest(Arrays.copyOfRange(body, valueStart, valueEnd), ttl);
+        return new WriteRequest(body, valueStart, valueEnd - valueStart, ttl);
     }
 
     private static long parseTtl(JsonParser parser) throws IOException, BadRequestException {

@@ -4,8 +4,8 @@ import com.sun.management.HotSpotDiagnosticMXBean;
 import java.lang.management.ManagementFactory;
 
 /**
- * What one entry really costs on the running JVM: its node object, its key and value arrays, and
- * its share of the segment's hash table and expiry heap.
+ * What one entry really costs on the running JVM: its node object, its data array (key and value
+ * together), and its share of the segment's hash table, node array and expiry heap.
  *
  * <p>The object layout depends on JVM flags (compact object headers, compressed class pointers and
  * oops, object alignment), so {@link #forCurrentJvm()} reads them instead of assuming a layout. The
@@ -14,17 +14,26 @@ import java.lang.management.ManagementFactory;
  */
 public record EntrySizer(int objectHeaderBytes, int arrayLengthOffset, int referenceBytes, int alignmentBytes) {
 
-    /** Fields of {@link Node}: five references (key, value, chain, two LRU links). */
-    private static final int NODE_REFERENCES = 5;
+    /** Fields of {@link Node}: two references (data, chain). */
+    private static final int NODE_REFERENCES = 2;
 
-    /** Fields of {@link Node}: {@code expireAtMillis} (8), {@code accessStamp} (4), {@code heapIndex} (4). */
-    private static final int NODE_PRIMITIVE_BYTES = 16;
+    /**
+     * Fields of {@link Node}: {@code expireAtMillis} (8) and five ints ({@code accessStamp},
+     * {@code heapIndex}, {@code slot}, {@code older}, {@code newer}).
+     */
+    private static final int NODE_PRIMITIVE_BYTES = 28;
 
     /**
      * Hash-table slots per entry: with a load factor of 0.75 and doubling, a table holds between
      * 1.33 and 2.67 slots per entry; 2 is the mean over a doubling cycle.
      */
     private static final int TABLE_SLOTS_PER_ENTRY = 2;
+
+    /**
+     * Node-array slots per entry: the array doubles when full, so between 1 and 2 per entry; 2
+     * bounds it (it halves only below a quarter full, after mass removal).
+     */
+    private static final int NODE_ARRAY_SLOTS_PER_ENTRY = 2;
 
     /** Expiry-heap slots per entry that has an expiry: between 1 and 2 with doubling, so 2 at most. */
     private static final int HEAP_SLOTS_PER_ENTRY = 2;
@@ -65,12 +74,14 @@ public record EntrySizer(int objectHeaderBytes, int arrayLengthOffset, int refer
         return align((long) arrayLengthOffset + 4 + length);
     }
 
-    /** Everything one entry costs: node, key, value and its share of the table and heap. */
+    /**
+     * Everything one entry costs: its node, its data array ({@code [key length][key][value]}) and
+     * its share of the segment's table, node array and heap.
+     */
     public long entryBytes(int keyLength, int valueLength, boolean hasExpiry) {
         return nodeBytes()
-                + byteArrayBytes(keyLength)
-                + byteArrayBytes(valueLength)
-                + (long) TABLE_SLOTS_PER_ENTRY * referenceBytes
+                + byteArrayBytes(1 + keyLength + valueLength)
+                + (long) (TABLE_SLOTS_PER_ENTRY + NODE_ARRAY_SLOTS_PER_ENTRY) * referenceBytes
                 + (hasExpiry ? (long) HEAP_SLOTS_PER_ENTRY * referenceBytes : 0);
     }
 

@@ -16,4 +16,9 @@ public final class KeyHash {
     public static long of(byte[] key) {
         return XXH3.hashBytes(key);
     }
+
+    /** The hash of {@code key[offset, offset + length)}, equal to {@code of} of that range's copy. */
+    public static long of(byte[] key, int offset, int length) {
+        return XXH3.hashBytes(key, offset, length);
+    }
 }

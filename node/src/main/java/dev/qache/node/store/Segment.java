@@ -1,70 +1,79 @@
 package dev.qache.node.store;
 
 import java.util.Arrays;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 
 /**
  * One independently locked part of a {@link SegmentedLruStore}: a chained hash table, an intrusive
- * LRU list and a binary min-heap of expiry times over the same {@link Node}s.
+ * LRU ring and a binary min-heap of expiry times over the same {@link Node}s.
  *
- * <p>Every method except the volatile summaries requires {@link #lock} to be held by the caller.
+ * <p>Every method except the volatile summaries requires the caller to hold the segment's monitor
+ * ({@code synchronized (segment)}).
  */
 /*
- * Design: the three structures share one node per entry, so an entry costs one object plus its
- * key and value arrays. The LRU list is a ring closed by a sentinel, so linking and unlinking have
- * no special cases. The heap orders nodes with an expiry by
- * expireAtMillis and stores each node's index in the node, so removing an arbitrary node is
- * O(log n) and finding the earliest expiry is O(1) - that is what lets eviction take expired
- * entries first and lets the sweeper remove exactly the expired entries instead of sampling.
+ * Design. The three structures share one node per entry. Nodes also sit in a dense array,
+ * nodes[1..size], and the LRU ring links them by slot number; nodes[0] is the ring's sentinel.
+ * Following `older` from the sentinel visits newest to oldest, following `newer` oldest to newest,
+ * so sentinel.older is the most recently used slot and sentinel.newer the least. Removing a node
+ * moves the last node into its slot (fixing that node's two neighbours), so the array stays dense
+ * and needs no free list.
+ *
+ * Why slots and not references: a read moves its node to the MRU end, rewriting the links of the
+ * node and its two neighbours. As references those are stores into old-generation objects, each
+ * paying G1's post-write barrier (card marking and refinement, a StoreLoad fence on the fast
+ * path): measured, it halved the store's read throughput. As ints they are plain stores.
+ *
+ * The heap orders nodes with an expiry by expireAtMillis and keeps each node's index in the
+ * node, so removing any node is O(log n) and the earliest expiry is O(1): that is what lets
+ * eviction take expired entries first and the sweeper remove exactly the expired entries.
  *
  * Three volatile summaries (earliest expiry, LRU tail stamp, entry count) are published after each
  * change so the store can pick a victim segment without taking every lock.
+ *
+ * The lock is the segment's monitor rather than a ReentrantLock for the same reason as the int
+ * links: ReentrantLock records its owner thread in a reference field on every acquisition, a
+ * barrier-paying store into an old object; a monitor (lightweight locking since JDK 24) does not.
  */
 final class Segment {
 
     private static final int INITIAL_TABLE_SIZE = 16;
     private static final int INITIAL_HEAP_SIZE = 16;
+    private static final int INITIAL_NODES_SIZE = 16;
 
-    final ReentrantLock lock = new ReentrantLock();
-
-    /** Power-of-two sized; bucket = low bits of the key hash. Guarded by lock. */
+    /** Power-of-two sized; bucket = low bits of the key hash. Guarded by this. */
     private @Nullable Node[] table = new Node[INITIAL_TABLE_SIZE];
 
-    /** Live nodes in the table, the LRU ring and (those with expiry) the heap. Guarded by lock. */
+    /** nodes[0] is the LRU sentinel, nodes[1..size] the live nodes, node.slot their index. Guarded by this. */
+    private @Nullable Node[] nodes = new Node[INITIAL_NODES_SIZE];
+
+    /** Live nodes: in the table, the ring, nodes[1..size] and (those with expiry) the heap. Guarded by this. */
     private int size;
 
-    /**
-     * Ring sentinel. Following {@code older} from it visits newest to oldest, following {@code
-     * newer} visits oldest to newest: lru.older is the most recently used node, lru.newer the
-     * least. Guarded by lock.
-     */
-    private final Node lru = new Node(new byte[0], new byte[0]);
-
-    /** Min-heap on expireAtMillis over heap[0, heapSize). Guarded by lock. */
+    /** Min-heap on expireAtMillis over heap[0, heapSize). Guarded by this. */
     private @Nullable Node[] heap = new Node[INITIAL_HEAP_SIZE];
 
     private int heapSize;
 
-    /** Expiry of heap[0], or Long.MAX_VALUE when the heap is empty. Written under lock. */
+    /** Expiry of heap[0], or Long.MAX_VALUE when the heap is empty. Written under this. */
     volatile long earliestExpiryMillis = Long.MAX_VALUE;
 
-    /** Access stamp of the LRU tail; meaningless when {@link #count} is 0. Written under lock. */
+    /** Access stamp of the LRU tail; meaningless when {@link #count} is 0. Written under this. */
     volatile int lruTailStamp;
 
-    /** Same as size, for lock-free readers. Written under lock. */
+    /** Same as size, for lock-free readers. Written under this. */
     volatile int count;
 
     Segment() {
-        lru.older = lru;
-        lru.newer = lru;
+        Node sentinel = new Node(new byte[] {0});
+        sentinel.slot = 0;
+        nodes[0] = sentinel;
     }
 
     @Nullable
     Node find(byte[] key, long hash) {
         for (Node n = table[bucket(hash, table.length)]; n != null; n = n.chainNext) {
-            if (Arrays.equals(n.key, key)) {
+            if (n.hasKey(key)) {
                 return n;
             }
         }
@@ -74,16 +83,21 @@ final class Segment {
     /** Adds a node whose key is not present, as the most recently used. */
     void insert(Node node, long hash) {
         if (size >= table.length - (table.length >>> 2)) {
-            resize();
+            resizeTable();
         }
         int b = bucket(hash, table.length);
         node.chainNext = table[b];
         table[b] = node;
+        size++;
+        if (size == nodes.length) {
+            nodes = Arrays.copyOf(nodes, nodes.length << 1);
+        }
+        nodes[size] = node;
+        node.slot = size;
         linkNewest(node);
         if (node.expireAtMillis != Store.NO_EXPIRY) {
             heapAdd(node);
         }
-        size++;
         publish();
     }
 
@@ -106,18 +120,34 @@ final class Segment {
         if (node.heapIndex >= 0) {
             heapRemove(node);
         }
+        int last = size;
+        if (node.slot != last) {
+            moveToSlot(nodes[last], node.slot);
+        }
+        nodes[last] = null;
+        node.slot = -1;
         size--;
+        if (nodes.length > INITIAL_NODES_SIZE && size + 1 < nodes.length >>> 2) {
+            nodes = Arrays.copyOf(nodes, nodes.length >>> 1);
+        }
         publish();
     }
 
-    /** Marks a present node most recently used. */
+    /** Marks a present node most recently used. Writes ints only: no GC barrier on reads. */
     void touch(Node node, int stamp) {
         node.accessStamp = stamp;
-        if (lru.older != node) {
+        Node sentinel = nodes[0];
+        if (sentinel.older != node.slot) {
+            boolean wasOldest = sentinel.newer == node.slot;
             unlinkLru(node);
             linkNewest(node);
+            // Only the LRU tail's stamp can have changed; the count and expiry summaries did not.
+            if (wasOldest) {
+                lruTailStamp = nodes[sentinel.newer].accessStamp;
+            }
+        } else if (size == 1) {
+            lruTailStamp = stamp;
         }
-        publish();
     }
 
     /** Changes the expiry of a present node, keeping the heap in order. */
@@ -144,7 +174,7 @@ final class Segment {
     /** The least recently used node, if any. */
     @Nullable
     Node leastRecentlyUsed() {
-        return size == 0 ? null : lru.newer;
+        return size == 0 ? null : nodes[nodes[0].newer];
     }
 
     int size() {
@@ -153,16 +183,22 @@ final class Segment {
 
     /** Visits nodes from least to most recently used; for validation and snapshots. */
     void forEachOldestFirst(Consumer<Node> visitor) {
-        for (Node n = lru.newer; n != lru; n = n.newer) {
-            visitor.accept(n);
+        for (int s = nodes[0].newer; s != 0; s = nodes[s].newer) {
+            visitor.accept(nodes[s]);
         }
     }
 
     /** Visits nodes from most to least recently used; for validation. */
     void forEachNewestFirst(Consumer<Node> visitor) {
-        for (Node n = lru.older; n != lru; n = n.older) {
-            visitor.accept(n);
+        for (int s = nodes[0].older; s != 0; s = nodes[s].older) {
+            visitor.accept(nodes[s]);
         }
+    }
+
+    /** The node in a slot, for validation. */
+    @Nullable
+    Node nodeAt(int slot) {
+        return slot < nodes.length ? nodes[slot] : null;
     }
 
     /** The heap's backing array and size, for validation. */
@@ -190,33 +226,40 @@ final class Segment {
         count = size;
         earliestExpiryMillis = heapSize == 0 ? Long.MAX_VALUE : heap[0].expireAtMillis;
         if (size > 0) {
-            lruTailStamp = lru.newer.accessStamp;
+            lruTailStamp = nodes[nodes[0].newer].accessStamp;
         }
     }
 
     private void linkNewest(Node node) {
-        Node newest = lru.older;
+        Node sentinel = nodes[0];
+        int newest = sentinel.older;
         node.older = newest;
-        node.newer = lru;
-        newest.newer = node;
-        lru.older = node;
+        node.newer = 0;
+        nodes[newest].newer = node.slot;
+        sentinel.older = node.slot;
     }
 
     private void unlinkLru(Node node) {
-        node.older.newer = node.newer;
-        node.newer.older = node.older;
-        node.older = null;
-        node.newer = null;
+        nodes[node.older].newer = node.newer;
+        nodes[node.newer].older = node.older;
     }
 
-    private void resize() {
+    /** Moves a linked node to a free slot, repointing its two ring neighbours. */
+    private void moveToSlot(Node node, int slot) {
+        nodes[slot] = node;
+        node.slot = slot;
+        nodes[node.older].newer = slot;
+        nodes[node.newer].older = slot;
+    }
+
+    private void resizeTable() {
         Node[] old = table;
         Node[] grown = new Node[old.length << 1];
         for (Node head : old) {
             Node n = head;
             while (n != null) {
                 Node next = n.chainNext;
-                int b = bucket(KeyHash.of(n.key), grown.length);
+                int b = bucket(n.keyHash(), grown.length);
                 n.chainNext = grown[b];
                 grown[b] = n;
                 n = next;

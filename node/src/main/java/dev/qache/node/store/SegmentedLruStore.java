@@ -80,8 +80,7 @@ public final class SegmentedLruStore implements Store {
         long now = clock.currentTimeMillis();
         StoredValue result = null;
         boolean expired = false;
-        segment.lock.lock();
-        try {
+        synchronized (segment) {
             Node node = segment.find(key, hash);
             if (node != null) {
                 if (isExpired(node, now)) {
@@ -90,11 +89,9 @@ public final class SegmentedLruStore implements Store {
                     expired = true;
                 } else {
                     segment.touch(node, (int) now);
-                    result = new StoredValue(node.value, node.expireAtMillis);
+                    result = new StoredValue(node.data, node.valueOffset(), node.expireAtMillis);
                 }
             }
-        } finally {
-            segment.lock.unlock();
         }
         if (expired) {
             expirations.increment();
@@ -104,39 +101,59 @@ public final class SegmentedLruStore implements Store {
     }
 
     @Override
-    public PutResult put(byte[] key, byte[] value, long expireAtMillis) {
+    public PutResult put(byte[] key, byte[] value, int valueOffset, int valueLength, long expireAtMillis) {
+        if (key.length > MAX_KEY_BYTES) {
+            throw new IllegalArgumentException("key longer than " + MAX_KEY_BYTES + " bytes: " + key.length);
+        }
         long now = clock.currentTimeMillis();
         if (expireAtMillis != NO_EXPIRY && expireAtMillis <= now) {
             delete(key);
             return PutResult.STORED;
         }
-        long needed = sizer.entryBytes(key.length, value.length, expireAtMillis != NO_EXPIRY);
+        long needed = sizer.entryBytes(key.length, valueLength, expireAtMillis != NO_EXPIRY);
         if (needed > limitBytes) {
             return PutResult.TOO_LARGE;
+        }
+        byte[] data = Node.data(key, value, valueOffset, valueLength);
+        long hash = KeyHash.of(key);
+        Segment segment = segmentFor(hash);
+        // Fast path: an overwrite that needs no more room than the entry it replaces takes no
+        // reservation, and a same-size one touches the shared counter not at all.
+        synchronized (segment) {
+            Node node = segment.find(key, hash);
+            if (node != null) {
+                long old = accountedBytes(node);
+                if (needed <= old) {
+                    replace(segment, node, data, expireAtMillis, now);
+                    if (needed != old) {
+                        usedBytes.addAndGet(needed - old);
+                    }
+                    return PutResult.STORED;
+                }
+            }
         }
         if (!reserve(needed)) {
             return PutResult.NO_SPACE;
         }
-        long hash = KeyHash.of(key);
-        Segment segment = segmentFor(hash);
-        segment.lock.lock();
-        try {
+        synchronized (segment) {
             Node node = segment.find(key, hash);
             if (node == null) {
-                node = new Node(key, value);
+                node = new Node(data);
                 node.expireAtMillis = expireAtMillis;
                 node.accessStamp = (int) now;
                 segment.insert(node, hash);
             } else {
                 release(node);
-                node.value = value;
-                segment.setExpiry(node, expireAtMillis);
-                segment.touch(node, (int) now);
+                replace(segment, node, data, expireAtMillis, now);
             }
-        } finally {
-            segment.lock.unlock();
         }
         return PutResult.STORED;
+    }
+
+    private static void replace(Segment segment, Node node, byte[] data, long expireAtMillis, long now) {
+        node.data = data;
+        segment.setExpiry(node, expireAtMillis);
+        segment.touch(node, (int) now);
     }
 
     @Override
@@ -146,8 +163,7 @@ public final class SegmentedLruStore implements Store {
         long now = clock.currentTimeMillis();
         boolean removedLive;
         boolean removedExpired;
-        segment.lock.lock();
-        try {
+        synchronized (segment) {
             Node node = segment.find(key, hash);
             if (node == null) {
                 return false;
@@ -156,8 +172,6 @@ public final class SegmentedLruStore implements Store {
             removedLive = !removedExpired;
             segment.remove(node, hash);
             release(node);
-        } finally {
-            segment.lock.unlock();
         }
         if (removedExpired) {
             expirations.increment();
@@ -188,17 +202,14 @@ public final class SegmentedLruStore implements Store {
 
     private int removeExpired(Segment segment, int max, long now) {
         int removed = 0;
-        segment.lock.lock();
-        try {
+        synchronized (segment) {
             for (Node node = segment.earliestExpiring();
                     node != null && removed < max && isExpired(node, now);
                     node = segment.earliestExpiring()) {
-                segment.remove(node, KeyHash.of(node.key));
+                segment.remove(node, node.keyHash());
                 release(node);
                 removed++;
             }
-        } finally {
-            segment.lock.unlock();
         }
         expirations.add(removed);
         return removed;
@@ -229,7 +240,7 @@ public final class SegmentedLruStore implements Store {
     }
 
     long accountedBytes(Node node) {
-        return sizer.entryBytes(node.key.length, node.value.length, node.expireAtMillis != NO_EXPIRY);
+        return sizer.entryBytes(node.keyLength(), node.valueLength(), node.expireAtMillis != NO_EXPIRY);
     }
 
     private Segment segmentFor(long hash) {
@@ -294,16 +305,13 @@ public final class SegmentedLruStore implements Store {
     }
 
     private boolean evictLeastRecentlyUsed(Segment segment) {
-        segment.lock.lock();
-        try {
+        synchronized (segment) {
             Node victim = segment.leastRecentlyUsed();
             if (victim == null) {
                 return false;
             }
-            segment.remove(victim, KeyHash.of(victim.key));
+            segment.remove(victim, victim.keyHash());
             release(victim);
-        } finally {
-            segment.lock.unlock();
         }
         evictions.increment();
         return true;

@@ -12,13 +12,16 @@ import org.jspecify.annotations.Nullable;
  * used ones, and a write that cannot fit even in an empty store is refused with nothing evicted.
  * An entry whose expiry time has passed is never returned.
  *
- * <p>Keys and values are passed by reference and must not be modified by the caller afterwards;
- * values returned are shared and must not be modified either.
+ * <p>Keys and values are copied in; values returned are views of the store's own bytes and must
+ * not be modified.
  */
 public interface Store {
 
     /** Expiry time meaning "never expires". */
     long NO_EXPIRY = 0L;
+
+    /** Longest key a store accepts, in bytes (the contract's limit is 250). */
+    int MAX_KEY_BYTES = 255;
 
     /**
      * Returns the live value of {@code key} and marks it most recently used, or {@code null} on a
@@ -33,7 +36,17 @@ public interface Store {
      * @param expireAtMillis absolute expiry in the store clock's milliseconds, or {@link
      *     #NO_EXPIRY}; a time already past removes the key and stores nothing
      */
-    PutResult put(byte[] key, byte[] value, long expireAtMillis);
+    default PutResult put(byte[] key, byte[] value, long expireAtMillis) {
+        return put(key, value, 0, value.length, expireAtMillis);
+    }
+
+    /**
+     * Stores {@code value[valueOffset, valueOffset + valueLength)} under {@code key}; the bytes are
+     * copied, so the caller may reuse the array (a request body, say) afterwards.
+     *
+     * @see #put(byte[], byte[], long)
+     */
+    PutResult put(byte[] key, byte[] value, int valueOffset, int valueLength, long expireAtMillis);
 
     /** Removes {@code key}; returns whether a live entry was removed. */
     boolean delete(byte[] key);

@@ -211,6 +211,14 @@ class DataApiResourceTest {
         get("caf%C3%A9%20%e2%82%ac").statusCode(200).body("key", equalTo("café €"));
     }
 
+    @Test
+    void keyWithJsonSpecialCharacters_isEscapedInResponse() {
+        post("q%22b%5Cs%09", "{\"value\":1}").statusCode(204);
+
+        String body = get("q%22b%5Cs%09").statusCode(200).extract().asString();
+        org.assertj.core.api.Assertions.assertThat(body).startsWith("{\"key\":\"q\\\"b\\\\s\\t\",");
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"%FF", "%C3", "%C3%28"})
     void invalidUtf8Key_is400(String rawKey) {

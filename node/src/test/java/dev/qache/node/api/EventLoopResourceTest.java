@@ -54,9 +54,9 @@ class EventLoopResourceTest {
         }
 
         @Override
-        public PutResult put(byte[] key, byte[] value, long expireAtMillis) {
+        public PutResult put(byte[] key, byte[] value, int valueOffset, int valueLength, long expireAtMillis) {
             record("put");
-            return delegate.put(key, value, expireAtMillis);
+            return delegate.put(key, value, valueOffset, valueLength, expireAtMillis);
         }
 
         @Override

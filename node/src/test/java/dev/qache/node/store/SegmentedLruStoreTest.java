@@ -274,7 +274,8 @@ class SegmentedLruStoreTest {
         long seed = ThreadLocalRandom.current().nextLong();
         Random random = new Random(seed);
         SegmentedLruStore store = store(4_000, 4);
-        Map<String, StoredValue> model = new HashMap<>();
+        record Written(byte[] value, long expireAtMillis) {}
+        Map<String, Written> model = new HashMap<>();
         for (int op = 0; op < 20_000; op++) {
             String key = "k" + random.nextInt(40);
             int kind = random.nextInt(10);
@@ -287,14 +288,14 @@ class SegmentedLruStoreTest {
                 PutResult result = store.put(b(key), value, expireAt);
                 assertThat(result).as(context).isIn(PutResult.STORED, PutResult.TOO_LARGE);
                 if (result == PutResult.STORED) {
-                    model.put(key, new StoredValue(value, expireAt));
+                    model.put(key, new Written(value, expireAt));
                     assertThat(store.get(b(key)).value())
                             .as(context + ": a write is readable at once")
                             .isEqualTo(value);
                 }
             } else if (kind < 8) {
                 StoredValue got = store.get(b(key));
-                StoredValue expected = model.get(key);
+                Written expected = model.get(key);
                 if (got != null) {
                     assertThat(expected)
                             .as(context + ": no value was written or it was deleted")

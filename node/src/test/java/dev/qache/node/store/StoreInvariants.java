@@ -22,12 +22,9 @@ final class StoreInvariants {
         Segment[] segments = store.segments();
         for (int s = 0; s < segments.length; s++) {
             Segment segment = segments[s];
-            segment.lock.lock();
-            try {
+            synchronized (segment) {
                 accounted += checkSegment(store, segment, s, segments.length);
                 keys += segment.size();
-            } finally {
-                segment.lock.unlock();
             }
         }
         StoreStats stats = store.stats();
@@ -53,13 +50,16 @@ final class StoreInvariants {
         int oldestStamp = oldestFirst.isEmpty() ? 0 : oldestFirst.getFirst().accessStamp;
         for (Node node : oldestFirst) {
             assertThat(seen.put(node, Boolean.TRUE)).as("node listed once").isNull();
-            long hash = KeyHash.of(node.key);
+            long hash = KeyHash.of(node.key());
+            assertThat(node.keyHash()).as("range hash equals hash of the copy").isEqualTo(hash);
             assertThat(segmentIndex(hash, segmentCount))
                     .as("node in its hash's segment")
                     .isEqualTo(index);
-            assertThat(segment.find(node.key, hash))
+            assertThat(segment.find(node.key(), hash))
                     .as("node reachable through the table")
                     .isSameAs(node);
+            assertThat(segment.nodeAt(node.slot)).as("node at its slot").isSameAs(node);
+            assertThat(node.slot).as("dense slots").isBetween(1, segment.size());
             assertThat(node.expireAtMillis != Store.NO_EXPIRY)
                     .as("in the heap exactly when it expires")
                     .isEqualTo(node.heapIndex >= 0);
