@@ -1,0 +1,57 @@
+package dev.qache.router.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
+
+import dev.qache.router.ring.Slots;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class ClusterMapTest {
+
+    private static Shard shard(String id, int port) {
+        return new Shard(id, "127.0.0.1:" + port, List.of("127.0.0.1:" + (port + 1000)));
+    }
+
+    @Test
+    void everyChange_raisesEpochByOne_andLeavesTheOldMapUntouched() {
+        ClusterMap empty = ClusterMap.empty();
+        ClusterMap one = empty.withShardAdded(shard("s1", 7001));
+        ClusterMap two = one.withShardAdded(shard("s2", 7002));
+        ClusterMap promoted = two.withShardMembers(new Shard("s2", "127.0.0.1:8002", List.of("127.0.0.1:7002")));
+        ClusterMap shrunk = promoted.withShardRemoved("s1");
+
+        assertThat(List.of(empty.epoch(), one.epoch(), two.epoch(), promoted.epoch(), shrunk.epoch()))
+                .containsExactly(0L, 1L, 2L, 3L, 4L);
+        assertThat(one.shards()).containsOnlyKeys("s1");
+        assertThat(empty.slots()).isEmpty();
+        assertThat(promoted.slots()).isEqualTo(two.slots());
+        assertThat(shrunk.slots().orElseThrow().counts()).containsOnlyKeys("s2").containsValue(Slots.COUNT);
+    }
+
+    @Test
+    void shardFor_followsTheSlotOwner() {
+        ClusterMap map = ClusterMap.empty()
+                .withShardAdded(shard("s1", 7001))
+                .withShardAdded(shard("s2", 7002))
+                .withShardAdded(shard("s3", 7003));
+        byte[] key = "user:42".getBytes(StandardCharsets.UTF_8);
+
+        assertThat(map.shardFor(key).orElseThrow().id())
+                .isEqualTo(map.slots().orElseThrow().ownerOf(Slots.of(key)));
+        assertThat(ClusterMap.empty().shardFor(key)).isEmpty();
+    }
+
+    @Test
+    void invalidChanges_areRefused() {
+        ClusterMap map = ClusterMap.empty().withShardAdded(shard("s1", 7001));
+
+        assertThatIllegalArgumentException().isThrownBy(() -> map.withShardAdded(shard("s1", 7005)));
+        assertThatIllegalArgumentException()
+                .as("a node may serve one shard only")
+                .isThrownBy(() -> map.withShardAdded(new Shard("s2", "127.0.0.1:7001", List.of())));
+        assertThatIllegalArgumentException().isThrownBy(() -> map.withShardRemoved("nope"));
+        assertThatIllegalArgumentException().isThrownBy(() -> new Shard("s3", " ", List.of()));
+    }
+}
