@@ -5,6 +5,7 @@ import dev.qache.node.config.NodeConfig;
 import dev.qache.node.store.PutResult;
 import dev.qache.node.store.Store;
 import dev.qache.node.store.StoredValue;
+import dev.qache.protocol.KeyCodec;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;

@@ -1,9 +1,9 @@
 package dev.qache.router.cluster;
 
+import dev.qache.protocol.Slots;
 import dev.qache.router.ring.HashRing;
 import dev.qache.router.ring.SlotAssignment;
 import dev.qache.router.ring.SlotPlanner;
-import dev.qache.router.ring.Slots;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;

@@ -1,5 +1,6 @@
 package dev.qache.router.ring;
 
+import dev.qache.protocol.Slots;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.TreeMap;

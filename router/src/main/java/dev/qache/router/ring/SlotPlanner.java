@@ -1,5 +1,6 @@
 package dev.qache.router.ring;
 
+import dev.qache.protocol.Slots;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;

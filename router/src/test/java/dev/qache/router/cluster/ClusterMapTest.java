@@ -3,7 +3,7 @@ package dev.qache.router.cluster;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
 
-import dev.qache.router.ring.Slots;
+import dev.qache.protocol.Slots;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.junit.jupiter.api.Test;

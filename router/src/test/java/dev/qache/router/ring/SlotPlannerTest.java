@@ -3,6 +3,7 @@ package dev.qache.router.ring;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
 
+import dev.qache.protocol.Slots;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;

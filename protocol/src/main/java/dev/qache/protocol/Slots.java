@@ -1,4 +1,4 @@
-package dev.qache.router.ring;
+package dev.qache.protocol;
 
 import net.openhft.hashing.LongHashFunction;
 
@@ -23,7 +23,7 @@ public final class Slots {
     }
 
     /** The slot's fixed point on the 64-bit ring: slots are spaced evenly around it. */
-    static long point(int slot) {
+    public static long point(int slot) {
         return (long) slot << (Long.SIZE - Integer.numberOfTrailingZeros(COUNT));
     }
 }

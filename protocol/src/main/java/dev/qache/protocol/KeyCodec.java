@@ -1,4 +1,4 @@
-package dev.qache.node.api;
+package dev.qache.protocol;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -6,11 +6,11 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Turns the raw request path {@code /<segment>} into a key: the segment percent-decoded to bytes,
+ * Turns the raw request path {@code /<segment>} into a key, identically on nodes and routers: the segment percent-decoded to bytes,
  * which must be valid UTF-8 of 1 to maxKeyBytes bytes. {@code %2F} decodes to a slash inside the
  * key ({@code a%2Fb} is the one key "a/b"); {@code +} is a plus, not a space, as in any path.
  */
-final class KeyCodec {
+public final class KeyCodec {
 
     private KeyCodec() {}
 
@@ -20,16 +20,16 @@ final class KeyCodec {
      * @param jsonSafe the bytes are printable ASCII with no quote or backslash, so they can be
      *     written into a JSON string as they are
      */
-    record Key(byte[] bytes, String text, boolean jsonSafe) {}
+    public record Key(byte[] bytes, String text, boolean jsonSafe) {}
 
     /** Thrown for a path that does not name a valid key; the message is the problem's detail. */
-    static final class BadKeyException extends Exception {
+    public static final class BadKeyException extends Exception {
         BadKeyException(String message) {
             super(message, null, false, false);
         }
     }
 
-    static Key decode(String rawPath, int maxKeyBytes) throws BadKeyException {
+    public static Key decode(String rawPath, int maxKeyBytes) throws BadKeyException {
         if (rawPath.length() < 2 || rawPath.charAt(0) != '/') {
             throw new BadKeyException("the key is empty: use /{key} with a key of 1 to " + maxKeyBytes + " bytes");
         }
