@@ -1,0 +1,23 @@
+package dev.qache.protocol;
+
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * RFC 9457 problem details as node and router write them: {@code type} is
+ * {@code urn:qache:problem:<slug>} (docs/API.md lists the slugs), with {@code title},
+ * {@code status} and {@code detail}.
+ */
+public final class Problems {
+
+    public static final String MEDIA_TYPE = "application/problem+json";
+
+    private Problems() {}
+
+    public static byte[] body(int status, String slug, String title, String detail) {
+        JsonStringEncoder json = JsonStringEncoder.getInstance();
+        return ("{\"type\":\"urn:qache:problem:" + slug + "\",\"title\":\"" + new String(json.quoteAsString(title))
+                        + "\",\"status\":" + status + ",\"detail\":\"" + new String(json.quoteAsString(detail)) + "\"}")
+                .getBytes(StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,37 @@
+package dev.qache.router.cluster;
+
+import java.io.IOException;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.UnaryOperator;
+
+/**
+ * The router's current cluster map. Readers (every proxied request) take the current map without
+ * locking; a change is computed from the current map, saved durably, and only then published, so
+ * a map the router served from is always one it would recover after a restart.
+ */
+public final class ClusterState {
+
+    private final AtomicReference<ClusterMap> current;
+    private final ClusterMapFile file;
+
+    /** @param initial the map recovered from the file, or the bootstrap map (saved here if new) */
+    public ClusterState(ClusterMap initial, ClusterMapFile file) throws IOException {
+        this.file = file;
+        if (file.load().map(ClusterMap::epoch).orElse(-1L) < initial.epoch()) {
+            file.save(initial);
+        }
+        this.current = new AtomicReference<>(initial);
+    }
+
+    public ClusterMap current() {
+        return current.get();
+    }
+
+    /** Applies a change and returns the new map; changes are serialized. */
+    public synchronized ClusterMap update(UnaryOperator<ClusterMap> change) throws IOException {
+        ClusterMap next = change.apply(current.get());
+        file.save(next);
+        current.set(next);
+        return next;
+    }
+}

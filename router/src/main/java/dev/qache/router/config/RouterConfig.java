@@ -1,0 +1,43 @@
+package dev.qache.router.config;
+
+import io.quarkus.runtime.configuration.MemorySize;
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/** The router's configuration, under {@code qache.router}. */
+@ConfigMapping(prefix = "qache.router")
+public interface RouterConfig {
+
+    /** Where the cluster map is kept; created on first start. */
+    @WithDefault("data/cluster-map.json")
+    String mapFile();
+
+    /**
+     * Shards to bootstrap a new cluster with, used only when no map file exists yet: each
+     * {@code id=primary[;replica...]}, e.g. {@code s1=10.0.0.1:7001;10.0.0.2:7001}.
+     */
+    Optional<List<String>> shards();
+
+    /** Longest a forwarded call may take, connect included, before the router gives up on it. */
+    @WithDefault("1s")
+    Duration forwardTimeout();
+
+    /** Extra attempts for a GET whose forwarded call failed (never for writes). */
+    @WithDefault("1")
+    int getRetries();
+
+    /** Largest value accepted, as on the nodes; bodies are limited to this plus the envelope. */
+    @WithDefault("1M")
+    MemorySize maxValueSize();
+
+    /** Largest key accepted, in UTF-8 bytes, as on the nodes. */
+    @WithDefault("250")
+    int maxKeySize();
+
+    /** Pooled keep-alive connections per node. */
+    @WithDefault("64")
+    int connectionsPerNode();
+}
