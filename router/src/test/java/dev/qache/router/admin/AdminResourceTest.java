@@ -1,0 +1,93 @@
+package dev.qache.router.admin;
+
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.hasItems;
+import static org.hamcrest.Matchers.hasSize;
+
+import dev.qache.router.proxy.FakeNodes;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.QuarkusTestProfile;
+import io.quarkus.test.junit.TestProfile;
+import io.restassured.specification.RequestSpecification;
+import org.junit.jupiter.api.Test;
+
+/** The admin API: token required, the map with node health, adding shards. Its own router instance. */
+@QuarkusTest
+@QuarkusTestResource(FakeNodes.class)
+@TestProfile(AdminResourceTest.OwnRouter.class)
+class AdminResourceTest {
+
+    /** A separate application instance, so that adding shards here cannot reroute other tests. */
+    public static class OwnRouter implements QuarkusTestProfile {}
+
+    private static RequestSpecification admin() {
+        return given().header("Authorization", "Bearer test-admin-token");
+    }
+
+    @Test
+    void adminCalls_withoutOrWithWrongToken_are401() {
+        given().get("/admin/cluster")
+                .then()
+                .statusCode(401)
+                .contentType("application/problem+json")
+                .header("WWW-Authenticate", "Bearer realm=\"qache-admin\"");
+        given().header("Authorization", "Bearer nope")
+                .get("/admin/cluster")
+                .then()
+                .statusCode(401);
+        given().contentType("application/json")
+                .body("{\"primary\":\"127.0.0.1:9\"}")
+                .post("/admin/shards")
+                .then()
+                .statusCode(401);
+    }
+
+    @Test
+    void cluster_showsEpochShardsSlotsAndNodeHealth() {
+        admin().get("/admin/cluster")
+                .then()
+                .statusCode(200)
+                .body("shards.id", hasItems("a", "b"))
+                .body("shards.find { it.id == 'a' }.nodes[0].role", equalTo("primary"))
+                .body("shards.find { it.id == 'a' }.nodes[0].health", equalTo("up"))
+                .body("shards.collect { it.slots }.sum()", equalTo(16384))
+                .body("slots[0].from", equalTo(0));
+    }
+
+    @Test
+    void addShard_validatesInput_refusesClashes_andRaisesTheEpoch() {
+        int epoch = admin().get("/admin/cluster").then().extract().path("epoch");
+
+        admin().contentType("application/json")
+                .body("{\"primary\":\"not an address\"}")
+                .post("/admin/shards")
+                .then()
+                .statusCode(400)
+                .contentType("application/problem+json");
+        admin().contentType("application/json")
+                .body("{\"primary\":\"127.0.0.1:7001\",\"replicas\":[\"x\"]}")
+                .post("/admin/shards")
+                .then()
+                .statusCode(400);
+        admin().contentType("application/json")
+                .body("{\"id\":\"a\",\"primary\":\"127.0.0.1:7999\"}")
+                .post("/admin/shards")
+                .then()
+                .statusCode(409);
+        admin().get("/admin/cluster").then().body("epoch", equalTo(epoch));
+
+        admin().contentType("application/json")
+                .body("{\"id\":\"c\",\"primary\":\"127.0.0.1:7998\",\"replicas\":[\"127.0.0.1:7997\"]}")
+                .post("/admin/shards")
+                .then()
+                .statusCode(201)
+                .body("epoch", equalTo(epoch + 1))
+                .body("shards", hasSize(3));
+        admin().get("/admin/cluster")
+                .then()
+                .body("shards.find { it.id == 'c' }.nodes.health", hasItems("down"))
+                .body("shards.find { it.id == 'c' }.slots", equalTo(16384 / 3));
+    }
+}
