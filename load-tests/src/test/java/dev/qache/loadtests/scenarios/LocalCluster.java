@@ -1,0 +1,178 @@
+package dev.qache.loadtests.scenarios;
+
+import static org.awaitility.Awaitility.await;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Real node and router processes on free loopback ports, started from the built quarkus-app
+ * folders with the JVM running the tests. Every process is awaited until ready and stopped by its
+ * pid in {@link #close()}, whatever the test did.
+ */
+final class LocalCluster implements AutoCloseable {
+
+    static final String ADMIN_TOKEN = "scenario-admin-token";
+
+    private static final Path ROOT =
+            Path.of(System.getProperty("qache.root", "..")).toAbsolutePath();
+    private static final String JAVA = ProcessHandle.current().info().command().orElse("java");
+
+    /** A started process: its role, address and OS process. */
+    record Member(String name, int port, Process process) {
+        String url() {
+            return "http://127.0.0.1:" + port;
+        }
+
+        String address() {
+            return "127.0.0.1:" + port;
+        }
+    }
+
+    private final Path dir;
+    private final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private final Map<String, Member> nodes = new LinkedHashMap<>();
+    private final List<Process> processes = new ArrayList<>();
+    private Member router;
+
+    LocalCluster() throws IOException {
+        this.dir = Files.createTempDirectory("qache-scenario");
+    }
+
+    /** Starts one node per shard (s1..sN), then a router bootstrapped with them. */
+    LocalCluster start(int shards) throws Exception {
+        for (int i = 1; i <= shards; i++) {
+            nodes.put("s" + i, startNode("node-s" + i));
+        }
+        awaitReady(nodes.values());
+        startRouter();
+        return this;
+    }
+
+    Member startNode(String name) throws IOException {
+        int port = freePort();
+        return launch(
+                name,
+                port,
+                ROOT.resolve("node/target/quarkus-app/quarkus-run.jar"),
+                "-Xmx256m",
+                "-Dqache.node.memory-limit=64M");
+    }
+
+    /** (Re)starts the router on its map file; the shards are used only when there is no file yet. */
+    Member startRouter() throws Exception {
+        StringBuilder spec = new StringBuilder();
+        nodes.forEach((shard, node) ->
+                spec.append(spec.isEmpty() ? "" : ",").append(shard).append('=').append(node.address()));
+        int port = router == null ? freePort() : router.port;
+        router = launch(
+                "router",
+                port,
+                ROOT.resolve("router/target/quarkus-app/quarkus-run.jar"),
+                "-Xmx256m",
+                "-Dqache.admin.token=" + ADMIN_TOKEN,
+                "-Dqache.router.map-file=" + dir.resolve("cluster-map.json"),
+                "-Dqache.router.shards=" + spec,
+                "-Dqache.router.forward-timeout=500ms");
+        awaitReady(List.of(router));
+        return router;
+    }
+
+    Member router() {
+        return router;
+    }
+
+    Map<String, Member> nodes() {
+        return nodes;
+    }
+
+    HttpResponse<String> send(HttpRequest.Builder request) throws IOException, InterruptedException {
+        return http.send(request.timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    HttpResponse<String> get(String url) throws IOException, InterruptedException {
+        return send(HttpRequest.newBuilder(URI.create(url)));
+    }
+
+    HttpResponse<String> post(String url, String json) throws IOException, InterruptedException {
+        return send(HttpRequest.newBuilder(URI.create(url))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(json)));
+    }
+
+    HttpResponse<String> admin(String path) throws IOException, InterruptedException {
+        return send(HttpRequest.newBuilder(URI.create(router.url() + path))
+                .header("Authorization", "Bearer " + ADMIN_TOKEN));
+    }
+
+    /** SIGKILL: the process gets no chance to clean up. */
+    void kill(Member member) throws InterruptedException {
+        member.process().destroyForcibly();
+        member.process().waitFor(10, TimeUnit.SECONDS);
+    }
+
+    private Member launch(String name, int port, Path jar, String... options) throws IOException {
+        if (!Files.exists(jar)) {
+            throw new IllegalStateException(jar + " is missing: the scenario tests run after ./mvnw package");
+        }
+        List<String> command = new ArrayList<>(List.of(
+                JAVA,
+                "--sun-misc-unsafe-memory-access=allow",
+                "-Dquarkus.http.host=127.0.0.1",
+                "-Dquarkus.http.port=" + port));
+        command.addAll(List.of(options));
+        command.addAll(List.of("-jar", jar.toString()));
+        Process process = new ProcessBuilder(command)
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve(name + "-" + port + ".log").toFile())
+                .start();
+        processes.add(process);
+        return new Member(name, port, process);
+    }
+
+    private void awaitReady(Iterable<Member> members) {
+        for (Member member : members) {
+            await().atMost(Duration.ofSeconds(60))
+                    .pollInterval(Duration.ofMillis(100))
+                    .until(() -> {
+                        if (!member.process().isAlive()) {
+                            throw new IllegalStateException(member.name() + " exited; see its log in " + dir);
+                        }
+                        try {
+                            return get(member.url() + "/q/health/ready").statusCode() == 200;
+                        } catch (IOException notYet) {
+                            return false;
+                        }
+                    });
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        for (Process process : processes) {
+            process.destroyForcibly();
+        }
+        for (Process process : processes) {
+            process.waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+}
