@@ -15,9 +15,20 @@ public final class Problems {
     private Problems() {}
 
     public static byte[] body(int status, String slug, String title, String detail) {
+        return (members(status, slug, title, detail) + "}").getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** A problem with one extension member, e.g. {@code "owner": "10.0.0.2:7001"} on a 421. */
+    public static byte[] body(int status, String slug, String title, String detail, String member, String value) {
         JsonStringEncoder json = JsonStringEncoder.getInstance();
-        return ("{\"type\":\"urn:qache:problem:" + slug + "\",\"title\":\"" + new String(json.quoteAsString(title))
-                        + "\",\"status\":" + status + ",\"detail\":\"" + new String(json.quoteAsString(detail)) + "\"}")
+        return (members(status, slug, title, detail) + ",\"" + new String(json.quoteAsString(member)) + "\":\""
+                        + new String(json.quoteAsString(value)) + "\"}")
                 .getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static String members(int status, String slug, String title, String detail) {
+        JsonStringEncoder json = JsonStringEncoder.getInstance();
+        return "{\"type\":\"urn:qache:problem:" + slug + "\",\"title\":\"" + new String(json.quoteAsString(title))
+                + "\",\"status\":" + status + ",\"detail\":\"" + new String(json.quoteAsString(detail)) + "\"";
     }
 }

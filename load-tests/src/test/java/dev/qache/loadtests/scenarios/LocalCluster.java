@@ -25,6 +25,7 @@ import java.util.concurrent.TimeUnit;
 final class LocalCluster implements AutoCloseable {
 
     static final String ADMIN_TOKEN = "scenario-admin-token";
+    static final String CLUSTER_TOKEN = "scenario-cluster-token";
 
     private static final Path ROOT =
             Path.of(System.getProperty("qache.root", "..")).toAbsolutePath();
@@ -69,7 +70,8 @@ final class LocalCluster implements AutoCloseable {
                 port,
                 ROOT.resolve("node/target/quarkus-app/quarkus-run.jar"),
                 "-Xmx256m",
-                "-Dqache.node.memory-limit=64M");
+                "-Dqache.node.memory-limit=64M",
+                "-Dqache.cluster.token=" + CLUSTER_TOKEN);
     }
 
     /** (Re)starts the router on its map file; the shards are used only when there is no file yet. */
@@ -84,6 +86,8 @@ final class LocalCluster implements AutoCloseable {
                 ROOT.resolve("router/target/quarkus-app/quarkus-run.jar"),
                 "-Xmx256m",
                 "-Dqache.admin.token=" + ADMIN_TOKEN,
+                "-Dqache.cluster.token=" + CLUSTER_TOKEN,
+                "-Dqache.cluster.map-push-interval=500ms",
                 "-Dqache.router.map-file=" + dir.resolve("cluster-map.json"),
                 "-Dqache.router.shards=" + spec,
                 "-Dqache.router.forward-timeout=500ms");

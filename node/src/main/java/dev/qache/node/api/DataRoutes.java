@@ -1,11 +1,13 @@
 package dev.qache.node.api;
 
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
+import dev.qache.node.cluster.SlotOwnership;
 import dev.qache.node.config.NodeConfig;
 import dev.qache.node.store.PutResult;
 import dev.qache.node.store.Store;
 import dev.qache.node.store.StoredValue;
 import dev.qache.protocol.KeyCodec;
+import dev.qache.protocol.Problems;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
@@ -54,12 +56,14 @@ public class DataRoutes {
             .getBytes(StandardCharsets.US_ASCII);
 
     private final Store store;
+    private final SlotOwnership ownership;
     private final int maxKeyBytes;
     private final long maxValueBytes;
     private final boolean baselineRoute;
 
-    DataRoutes(Store store, NodeConfig config) {
+    DataRoutes(Store store, SlotOwnership ownership, NodeConfig config) {
         this.store = store;
+        this.ownership = ownership;
         this.maxKeyBytes = config.maxKeySize();
         this.maxValueBytes = config.maxValueSize().asLongValue();
         this.baselineRoute = config.bench().baselineRoute();
@@ -237,13 +241,30 @@ public class DataRoutes {
                         + "the limit is " + maxValueBytes + " bytes");
     }
 
+    /** The request's key, or null once a 400 (bad key) or 421 (not this node's slot) is sent. */
     private KeyCodec.Key keyOf(RoutingContext ctx) {
+        KeyCodec.Key key;
         try {
-            return KeyCodec.decode(ctx.request().path(), maxKeyBytes);
+            key = KeyCodec.decode(ctx.request().path(), maxKeyBytes);
         } catch (KeyCodec.BadKeyException e) {
             Problem.send(ctx.response(), 400, "bad-key", "Bad Request", e.getMessage());
             return null;
         }
+        String owner = ownership.misdirectedTo(key.bytes());
+        if (owner != null) {
+            ctx.response().headers().set(HttpHeaders.CONTENT_TYPE, Problem.PROBLEM_JSON);
+            ctx.response()
+                    .setStatusCode(421)
+                    .end(Buffer.buffer(Problems.body(
+                            421,
+                            "misdirected",
+                            "Misdirected Request",
+                            "this node does not serve the key's slot; its shard's primary is " + owner,
+                            "owner",
+                            owner)));
+            return null;
+        }
+        return key;
     }
 
     /** {@code application/json}, any case, optionally with parameters; a charset must be UTF-8. */

@@ -1,5 +1,6 @@
 package dev.qache.router.admin;
 
+import dev.qache.protocol.MapDocument;
 import dev.qache.protocol.Problems;
 import dev.qache.router.cluster.ClusterMap;
 import dev.qache.router.cluster.ClusterMapJson;
@@ -54,7 +55,7 @@ public class AdminResource {
 
     public record ShardView(String id, int slots, List<NodeView> nodes) {}
 
-    public record ClusterView(long epoch, List<ShardView> shards, List<ClusterMapJson.SlotRange> slots) {}
+    public record ClusterView(long epoch, List<ShardView> shards, List<MapDocument.SlotRange> slots) {}
 
     public record AddShard(String id, String primary, List<String> replicas) {}
 

@@ -1,7 +1,10 @@
 package dev.qache.router.cluster;
 
 import java.io.IOException;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
 
 /**
@@ -13,6 +16,7 @@ public final class ClusterState {
 
     private final AtomicReference<ClusterMap> current;
     private final ClusterMapFile file;
+    private final List<Consumer<ClusterMap>> listeners = new CopyOnWriteArrayList<>();
 
     /** @param initial the map recovered from the file, or the bootstrap map (saved here if new) */
     public ClusterState(ClusterMap initial, ClusterMapFile file) throws IOException {
@@ -32,6 +36,12 @@ public final class ClusterState {
         ClusterMap next = change.apply(current.get());
         file.save(next);
         current.set(next);
+        listeners.forEach(listener -> listener.accept(next));
         return next;
+    }
+
+    /** Called with each new map, after it is saved and published. */
+    public void onChange(Consumer<ClusterMap> listener) {
+        listeners.add(listener);
     }
 }

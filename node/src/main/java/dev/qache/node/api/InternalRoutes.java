@@ -1,0 +1,106 @@
+package dev.qache.node.api;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.qache.node.cluster.SlotOwnership;
+import dev.qache.node.config.ClusterConfig;
+import dev.qache.protocol.MapDocument;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Singleton;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import org.jboss.logging.Logger;
+
+/**
+ * Internal calls from the router, under {@code /_internal}, each with {@code Authorization: Bearer
+ * <qache.cluster.token>}.
+ *
+ * <p>{@code PUT /_internal/cluster-map?self=host:port} installs a pushed cluster map: {@code 204}
+ * when accepted, {@code 409} when its epoch is older than the node's (fencing), {@code 400} for a
+ * map that does not parse or does not cover the slots.
+ */
+@Singleton
+public class InternalRoutes {
+
+    private static final Logger LOG = Logger.getLogger(InternalRoutes.class);
+    private static final ObjectMapper JSON =
+            new ObjectMapper().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+
+    private final SlotOwnership ownership;
+    private final byte[] expectedAuthorization;
+
+    InternalRoutes(SlotOwnership ownership, ClusterConfig config) {
+        this.ownership = ownership;
+        this.expectedAuthorization = config.token()
+                .map(token -> ("Bearer " + token).getBytes(StandardCharsets.UTF_8))
+                .orElse(null);
+    }
+
+    void register(@Observes Router router) {
+        router.route("/_internal/*").order(-10).handler(this::authorize);
+        router.route(HttpMethod.PUT, "/_internal/cluster-map")
+                .handler(BodyHandler.create(false).setBodyLimit(16L << 20))
+                .handler(this::installMap);
+    }
+
+    private void authorize(RoutingContext ctx) {
+        if (expectedAuthorization == null) {
+            Problem.send(
+                    ctx.response(),
+                    403,
+                    "forbidden",
+                    "Forbidden",
+                    "this node has no qache.cluster.token, so it accepts no internal calls");
+            return;
+        }
+        String given = ctx.request().getHeader(HttpHeaders.AUTHORIZATION);
+        if (given == null || !MessageDigest.isEqual(expectedAuthorization, given.getBytes(StandardCharsets.UTF_8))) {
+            ctx.response().putHeader("WWW-Authenticate", "Bearer realm=\"qache-cluster\"");
+            Problem.send(
+                    ctx.response(),
+                    401,
+                    "unauthorized",
+                    "Unauthorized",
+                    "internal calls need Authorization: Bearer <qache.cluster.token>");
+            return;
+        }
+        ctx.next();
+    }
+
+    private void installMap(RoutingContext ctx) {
+        String self = ctx.request().getParam("self");
+        if (self == null || self.isBlank()) {
+            Problem.send(ctx.response(), 400, "bad-request", "Bad Request", "name this node with ?self=host:port");
+            return;
+        }
+        MapDocument map;
+        try {
+            map = JSON.readValue(ctx.body().buffer().getBytes(), MapDocument.class);
+            map.slotOwners();
+        } catch (Exception e) {
+            Problem.send(ctx.response(), 400, "bad-map", "Bad Request", "not a valid cluster map: " + e.getMessage());
+            return;
+        }
+        long before = ownership.epoch();
+        if (ownership.accept(map, self) == SlotOwnership.Outcome.STALE) {
+            Problem.send(
+                    ctx.response(),
+                    409,
+                    "stale-epoch",
+                    "Conflict",
+                    "epoch " + map.epoch() + " is older than this node's " + ownership.epoch());
+            return;
+        }
+        if (map.epoch() != before) {
+            LOG.infof(
+                    "installed cluster map epoch %d (was %d): this node (%s) serves shard %s",
+                    map.epoch(), before, self, ownership.shardId());
+        }
+        ctx.response().setStatusCode(204).end();
+    }
+}

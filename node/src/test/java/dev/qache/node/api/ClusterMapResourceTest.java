@@ -1,0 +1,73 @@
+package dev.qache.node.api;
+
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.equalTo;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.qache.node.cluster.SlotOwnershipTest;
+import dev.qache.protocol.Slots;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.QuarkusTestProfile;
+import io.quarkus.test.junit.TestProfile;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** A node learns its slots from a pushed map and answers 421, naming the owner, for the others. */
+@QuarkusTest
+@TestProfile(ClusterMapResourceTest.WithClusterToken.class)
+class ClusterMapResourceTest {
+
+    public static class WithClusterToken implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            return Map.of("qache.cluster.token", "test-cluster-token");
+        }
+    }
+
+    private static String json(long epoch) throws Exception {
+        return new ObjectMapper().writeValueAsString(SlotOwnershipTest.halves(epoch));
+    }
+
+    private static io.restassured.response.ValidatableResponse push(String body, String token) {
+        return given().header("Authorization", "Bearer " + token)
+                .contentType("application/json")
+                .body(body)
+                .put("/_internal/cluster-map?self=a:1")
+                .then();
+    }
+
+    @Test
+    void pushedMap_fencesStaleEpochs_andMisdirectedKeysGet421() throws Exception {
+        String mine = SlotOwnershipTest.keyInSlotRange(0, Slots.COUNT / 2 - 1);
+        String theirs = SlotOwnershipTest.keyInSlotRange(Slots.COUNT / 2, Slots.COUNT - 1);
+
+        push(json(7), "wrong").statusCode(401).contentType("application/problem+json");
+        given().contentType("application/json")
+                .body(json(7))
+                .put("/_internal/cluster-map?self=a:1")
+                .then()
+                .statusCode(401);
+        push("{\"epoch\":1,\"shards\":[],\"slots\":[{\"from\":5,\"to\":9,\"shard\":\"x\"}]}", "test-cluster-token")
+                .statusCode(400);
+
+        push(json(7), "test-cluster-token").statusCode(204);
+        push(json(6), "test-cluster-token").statusCode(409).body("type", equalTo("urn:qache:problem:stale-epoch"));
+
+        given().contentType("application/json")
+                .body("{\"value\":1}")
+                .post("/" + mine)
+                .then()
+                .statusCode(204);
+        given().get("/" + mine).then().statusCode(200);
+        given().contentType("application/json")
+                .body("{\"value\":1}")
+                .post("/" + theirs)
+                .then()
+                .statusCode(421)
+                .contentType("application/problem+json")
+                .body("type", equalTo("urn:qache:problem:misdirected"))
+                .body("owner", equalTo("b:2"));
+        given().get("/" + theirs).then().statusCode(421).body("owner", equalTo("b:2"));
+        given().delete("/" + theirs).then().statusCode(421);
+    }
+}

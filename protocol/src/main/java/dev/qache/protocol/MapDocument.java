@@ -1,0 +1,56 @@
+package dev.qache.protocol;
+
+import java.util.List;
+
+/**
+ * The cluster map as it travels: written by the router to its file and pushed to every node
+ * ({@code PUT /_internal/cluster-map}), read back by both.
+ *
+ * <pre>{@code
+ * {"epoch": 7,
+ *  "shards": [{"id": "s1", "primary": "10.0.0.1:7001", "replicas": ["10.0.0.2:7001"]}],
+ *  "slots": [{"from": 0, "to": 5461, "shard": "s1"}, ...]}
+ * }</pre>
+ *
+ * Slot ranges are inclusive and cover 0 to 16383 exactly once, in order (empty when there are no
+ * shards).
+ */
+public record MapDocument(long epoch, List<ShardEntry> shards, List<SlotRange> slots) {
+
+    /** One shard: its id, its primary and its replicas, each {@code host:port}. */
+    public record ShardEntry(String id, String primary, List<String> replicas) {}
+
+    /** A run of consecutive slots with one owner, bounds inclusive. */
+    public record SlotRange(int from, int to, String shard) {}
+
+    /**
+     * The owner of each slot, checked: ranges in order, without gaps or overlaps, naming only
+     * shards of this map.
+     */
+    public String[] slotOwners() {
+        String[] owners = new String[Slots.COUNT];
+        if (slots == null || slots.isEmpty()) {
+            return owners;
+        }
+        java.util.Set<String> ids = new java.util.HashSet<>();
+        for (ShardEntry shard : shards == null ? List.<ShardEntry>of() : shards) {
+            ids.add(shard.id());
+        }
+        int next = 0;
+        for (SlotRange range : slots) {
+            if (range.from() != next || range.to() < range.from() || range.to() >= Slots.COUNT) {
+                throw new IllegalArgumentException("slot ranges must cover 0.." + (Slots.COUNT - 1)
+                        + " in order without gaps; bad range " + range);
+            }
+            if (!ids.contains(range.shard())) {
+                throw new IllegalArgumentException("slot range " + range + " names an unknown shard");
+            }
+            java.util.Arrays.fill(owners, range.from(), range.to() + 1, range.shard());
+            next = range.to() + 1;
+        }
+        if (next != Slots.COUNT) {
+            throw new IllegalArgumentException("slot ranges end at " + (next - 1) + ", not " + (Slots.COUNT - 1));
+        }
+        return owners;
+    }
+}

@@ -1,0 +1,87 @@
+package dev.qache.router.cluster;
+
+import dev.qache.router.config.ClusterConfig;
+import io.quarkus.runtime.StartupEvent;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Singleton;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.jboss.logging.Logger;
+
+/**
+ * Pushes the cluster map to every node: at once when it changes, and again every
+ * {@code qache.cluster.map-push-interval}, so that a node that was down or restarted (and lost its
+ * map) gets it back without anyone noticing. Nodes ignore nothing: a push of the epoch they have
+ * is cheap, and an older one is refused by them (409).
+ */
+@Singleton
+public class MapPusher {
+
+    private static final Logger LOG = Logger.getLogger(MapPusher.class);
+
+    private final Vertx vertx;
+    private final ClusterState cluster;
+    private final ClusterConfig config;
+    private final HttpClient client;
+
+    /** Last outcome per node, so that a node that stays down is logged once, not every interval. */
+    private final Map<String, String> lastOutcome = new ConcurrentHashMap<>();
+
+    MapPusher(Vertx vertx, ClusterState cluster, ClusterConfig config) {
+        this.vertx = vertx;
+        this.cluster = cluster;
+        this.config = config;
+        this.client = vertx.createHttpClient(
+                new HttpClientOptions().setConnectTimeout(1_000).setKeepAlive(true));
+    }
+
+    void start(@Observes StartupEvent started) {
+        cluster.onChange(map -> vertx.runOnContext(ignored -> push(map)));
+        vertx.setPeriodic(0, Math.max(100, config.mapPushInterval().toMillis()), id -> push(cluster.current()));
+    }
+
+    private void push(ClusterMap map) {
+        Buffer body = Buffer.buffer(ClusterMapJson.write(map));
+        List<String> members = new ArrayList<>();
+        for (Shard shard : map.shards().values()) {
+            members.add(shard.primary());
+            members.addAll(shard.replicas());
+        }
+        for (String address : members) {
+            int colon = address.lastIndexOf(':');
+            RequestOptions request = new RequestOptions()
+                    .setMethod(HttpMethod.PUT)
+                    .setHost(address.substring(0, colon))
+                    .setPort(Integer.parseInt(address.substring(colon + 1)))
+                    .setURI("/_internal/cluster-map?self=" + address)
+                    .setIdleTimeout(2_000)
+                    .putHeader("Authorization", "Bearer " + config.token())
+                    .putHeader("Content-Type", "application/json");
+            client.request(request).compose(r -> r.send(body)).onComplete(result -> {
+                String outcome = result.failed()
+                        ? "unreachable (" + result.cause().getMessage() + ")"
+                        : switch (result.result().statusCode()) {
+                            case 204 -> "ok";
+                            case 409 -> "refused: the node has a newer epoch than " + map.epoch();
+                            default -> "refused with " + result.result().statusCode();
+                        };
+                String previous = lastOutcome.put(address, outcome);
+                if (!outcome.equals(previous)) {
+                    if (outcome.equals("ok")) {
+                        LOG.infof("node %s has the cluster map (epoch %d)", address, map.epoch());
+                    } else {
+                        LOG.warnf("pushing the cluster map (epoch %d) to %s: %s", map.epoch(), address, outcome);
+                    }
+                }
+            });
+        }
+    }
+}
