@@ -37,6 +37,14 @@ public interface RouterConfig {
     @WithDefault("250")
     int maxKeySize();
 
+    /** Calls in the circuit breaker's window: at least half of them failing opens it. */
+    @WithDefault("10")
+    int circuitBreakerVolume();
+
+    /** How long an open circuit fails fast before one trial call is let through. */
+    @WithDefault("2s")
+    Duration circuitBreakerDelay();
+
     /** Pooled keep-alive connections per node. */
     @WithDefault("64")
     int connectionsPerNode();

@@ -5,8 +5,11 @@ import dev.qache.protocol.Problems;
 import dev.qache.router.cluster.ClusterState;
 import dev.qache.router.cluster.Shard;
 import dev.qache.router.config.RouterConfig;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.smallrye.faulttolerance.api.CircuitBreakerState;
+import io.smallrye.faulttolerance.api.TypedGuard;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
@@ -21,9 +24,17 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.util.TypeLiteral;
 import jakarta.inject.Singleton;
+import java.time.temporal.ChronoUnit;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import org.eclipse.microprofile.faulttolerance.exceptions.CircuitBreakerOpenException;
+import org.jboss.logging.Logger;
 
 /**
  * The data API on the router: each call goes to the primary of the shard that owns the key's slot,
@@ -37,6 +48,7 @@ import java.util.concurrent.TimeUnit;
 @Singleton
 public class ProxyRoutes {
 
+    private static final Logger LOG = Logger.getLogger(ProxyRoutes.class);
     private static final String KEY_PATH = "^/[^/]+$";
     private static final int ENVELOPE_BYTES = 64 * 1024;
     private static final CharSequence PROBLEM_JSON = HttpHeaders.createOptimized(Problems.MEDIA_TYPE);
@@ -46,6 +58,12 @@ public class ProxyRoutes {
     private final HttpClient client;
     private final MeterRegistry registry;
     private final long timeoutMillis;
+
+    /** One circuit breaker per node address, created on first use. */
+    private final Map<String, TypedGuard<CompletionStage<Answer>>> breakers = new ConcurrentHashMap<>();
+
+    /** Nodes whose breaker is open now; its size is the qache_router_open_circuits gauge. */
+    private final Set<String> openCircuits = ConcurrentHashMap.newKeySet();
 
     ProxyRoutes(Vertx vertx, ClusterState cluster, RouterConfig config, MeterRegistry registry) {
         this.cluster = cluster;
@@ -60,6 +78,40 @@ public class ProxyRoutes {
                         .setIdleTimeout(60)
                         .setIdleTimeoutUnit(TimeUnit.SECONDS),
                 new PoolOptions().setHttp1MaxSize(config.connectionsPerNode()));
+        Gauge.builder("qache.router.open.circuits", openCircuits, Set::size)
+                .description("Nodes whose circuit breaker is open: calls to them fail fast")
+                .register(registry);
+    }
+
+    /*
+     * Circuit breaker per node (SmallRye Fault Tolerance, programmatic, no thread offload, so the
+     * call stays on the event loop): when at least half of the last N forwarded calls to a node
+     * failed to get an answer (connection refused, timeout), calls to it fail fast with 503 for
+     * circuit-breaker-delay instead of each waiting out the timeout; then one trial call decides.
+     * A node's own error statuses are answers, not failures.
+     */
+    private TypedGuard<CompletionStage<Answer>> breakerFor(String node) {
+        return breakers.computeIfAbsent(
+                node,
+                n -> TypedGuard.create(new TypeLiteral<CompletionStage<Answer>>() {})
+                        .withCircuitBreaker()
+                        .requestVolumeThreshold(config.circuitBreakerVolume())
+                        .failureRatio(0.5)
+                        .delay(config.circuitBreakerDelay().toMillis(), ChronoUnit.MILLIS)
+                        .successThreshold(1)
+                        .onStateChange(state -> {
+                            if (state == CircuitBreakerState.OPEN) {
+                                openCircuits.add(n);
+                                LOG.warnf(
+                                        "circuit to node %s opened: calls to it fail fast for %s",
+                                        n, config.circuitBreakerDelay());
+                            } else if (openCircuits.remove(n)) {
+                                LOG.infof("circuit to node %s is %s", n, state);
+                            }
+                        })
+                        .done()
+                        .withThreadOffload(false)
+                        .build());
     }
 
     void register(@Observes Router router) {
@@ -136,16 +188,24 @@ public class ProxyRoutes {
         if (contentType != null) {
             options.putHeader(HttpHeaders.CONTENT_TYPE, contentType);
         }
-        client.request(options)
-                .compose(request -> body == null ? request.send() : request.send(body))
-                .compose(response -> response.body().map(bytes -> new Answer(response, bytes)))
-                .onComplete(result -> {
+        breakerFor(primary)
+                .get(() -> client.request(options)
+                        .compose(request -> body == null ? request.send() : request.send(body))
+                        .compose(response -> response.body().map(bytes -> new Answer(response, bytes)))
+                        .toCompletionStage())
+                .whenComplete((answer, failure) -> {
                     if (ctx.response().ended() || ctx.response().closed()) {
                         return;
                     }
-                    if (result.succeeded()) {
+                    if (failure == null) {
                         record(shard, "answered", startNanos);
-                        relay(ctx.response(), result.result());
+                        relay(ctx.response(), answer);
+                    } else if (failure instanceof CircuitBreakerOpenException) {
+                        record(shard, "circuit-open", startNanos);
+                        unavailable(
+                                ctx.response(),
+                                "the circuit to the primary of shard " + shard.id() + " (" + primary
+                                        + ") is open after repeated failures; failing fast");
                     } else if (attemptsLeft > 1) {
                         send(ctx, shard, method, body, attemptsLeft - 1, startNanos);
                     } else {
@@ -153,7 +213,7 @@ public class ProxyRoutes {
                         unavailable(
                                 ctx.response(),
                                 "the primary of shard " + shard.id() + " (" + primary + ") did not answer: "
-                                        + result.cause().getMessage());
+                                        + failure.getMessage());
                     }
                 });
     }

@@ -126,4 +126,24 @@ class ProxyResourceTest {
                 .statusCode(503);
         given().get("/" + keyOn("b")).then().statusCode(200).body("node", equalTo("b"));
     }
+
+    @Test
+    @Order(11)
+    void deadPrimary_afterRepeatedFailures_opensItsCircuit_andFailsFast() {
+        // Node "a" is down since the previous test; ten failed calls fill the breaker's window.
+        for (int i = 0; i < 10; i++) {
+            given().get("/" + keyOn("a")).then().statusCode(503);
+        }
+
+        given().get("/" + keyOn("a"))
+                .then()
+                .statusCode(503)
+                .header("Retry-After", "1")
+                .body("detail", org.hamcrest.Matchers.containsString("circuit"));
+        given().get("/" + keyOn("b")).then().statusCode(200);
+        given().get("/q/metrics")
+                .then()
+                .body(org.hamcrest.Matchers.containsString("qache_router_open_circuits 1.0"))
+                .body(org.hamcrest.Matchers.containsString("outcome=\"circuit-open\""));
+    }
 }
