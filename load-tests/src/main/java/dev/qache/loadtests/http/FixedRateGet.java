@@ -1,0 +1,101 @@
+package dev.qache.loadtests.http;
+
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.http.RequestOptions;
+import java.net.URI;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.HdrHistogram.Histogram;
+
+/**
+ * GETs of random keys at a fixed rate, an open workload: requests are sent on schedule whether or
+ * not earlier ones have answered. Two latencies are kept for each request: from the moment it was
+ * due (so a stall is not hidden by sending less: no coordinated omission) and from the moment it
+ * was written (what the server and the network add, without the generator's own timer slack). One
+ * Vert.x event loop, a pool of keep-alive connections. The first {@code warmup} seconds run at the
+ * same rate and are not recorded. Prints one line: requests sent (warm-up included), errors, and
+ * p50/p90/p99/max in microseconds for both views.
+ *
+ * <p>Usage: {@code java -cp benchmarks.jar dev.qache.loadtests.http.FixedRateGet <baseUrl> <rate/s>
+ * <seconds> <keys> [warmup-seconds] [prefix]}
+ */
+public final class FixedRateGet {
+
+    public static void main(String[] args) throws Exception {
+        URI base = URI.create(args[0]);
+        int rate = Integer.parseInt(args[1]);
+        int seconds = Integer.parseInt(args[2]);
+        int keys = Integer.parseInt(args[3]);
+        int warmupSeconds = args.length > 4 ? Integer.parseInt(args[4]) : 5;
+        String prefix = args.length > 5 ? args[5] : "bench:";
+        String[] uris = new String[keys];
+        for (int i = 0; i < keys; i++) {
+            uris[i] = "/" + prefix + i;
+        }
+        Vertx vertx = Vertx.vertx();
+        HttpClient client = vertx.createHttpClient(
+                new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true), new PoolOptions().setHttp1MaxSize(32));
+        Histogram fromDue = new Histogram(3);
+        Histogram fromSend = new Histogram(3);
+        AtomicLong errors = new AtomicLong();
+        long warmup = (long) rate * warmupSeconds;
+        long total = warmup + (long) rate * seconds;
+        long intervalNanos = 1_000_000_000L / rate;
+        CountDownLatch finished = new CountDownLatch(1);
+        long[] counts = new long[2]; // sent, done: touched only on the event loop
+        long start = System.nanoTime();
+        vertx.runOnContext(ignored -> vertx.setPeriodic(1, id -> {
+            long now = System.nanoTime();
+            while (counts[0] < total && start + counts[0] * intervalNanos <= now) {
+                boolean recorded = counts[0] >= warmup;
+                long due = start + counts[0]++ * intervalNanos;
+                RequestOptions request = new RequestOptions()
+                        .setMethod(HttpMethod.GET)
+                        .setHost(base.getHost())
+                        .setPort(base.getPort())
+                        .setURI(uris[ThreadLocalRandom.current().nextInt(keys)])
+                        .setIdleTimeout(5_000);
+                long sent = System.nanoTime();
+                client.request(request)
+                        .compose(r -> r.send())
+                        .compose(r -> r.body().map(b -> r.statusCode()))
+                        .onComplete(result -> {
+                            long end = System.nanoTime();
+                            if (result.failed() || result.result() != 200) {
+                                errors.incrementAndGet();
+                            } else if (recorded) {
+                                fromDue.recordValue(Math.max(1, (end - due) / 1_000));
+                                fromSend.recordValue(Math.max(1, (end - sent) / 1_000));
+                            }
+                            if (++counts[1] == total) {
+                                vertx.cancelTimer(id);
+                                finished.countDown();
+                            }
+                        });
+            }
+        }));
+        if (!finished.await(warmupSeconds + seconds + 60L, TimeUnit.SECONDS)) {
+            throw new IllegalStateException("requests still outstanding after the run");
+        }
+        vertx.close();
+        System.out.printf(
+                "requests %d errors %d p50_us %d p90_us %d p99_us %d max_us %d"
+                        + " sent_p50_us %d sent_p90_us %d sent_p99_us %d sent_max_us %d%n",
+                total,
+                errors.get(),
+                fromDue.getValueAtPercentile(50),
+                fromDue.getValueAtPercentile(90),
+                fromDue.getValueAtPercentile(99),
+                fromDue.getMaxValue(),
+                fromSend.getValueAtPercentile(50),
+                fromSend.getValueAtPercentile(90),
+                fromSend.getValueAtPercentile(99),
+                fromSend.getMaxValue());
+    }
+}
