@@ -46,6 +46,7 @@ final class LocalCluster implements AutoCloseable {
     private final HttpClient http =
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private final Map<String, Member> nodes = new LinkedHashMap<>();
+    private final Map<String, List<Member>> replicas = new LinkedHashMap<>();
     private final List<Process> processes = new ArrayList<>();
     private Member router;
 
@@ -55,42 +56,71 @@ final class LocalCluster implements AutoCloseable {
 
     /** Starts one node per shard (s1..sN), then a router bootstrapped with them. */
     LocalCluster start(int shards) throws Exception {
+        return start(shards, 0);
+    }
+
+    /** Starts a primary and {@code replicasPerShard} replicas per shard, then the router. */
+    LocalCluster start(int shards, int replicasPerShard, String... routerOptions) throws Exception {
+        List<Member> all = new ArrayList<>();
         for (int i = 1; i <= shards; i++) {
-            nodes.put("s" + i, startNode("node-s" + i));
+            Member primary = startNode("node-s" + i);
+            nodes.put("s" + i, primary);
+            all.add(primary);
+            List<Member> shardReplicas = new ArrayList<>();
+            for (int r = 1; r <= replicasPerShard; r++) {
+                shardReplicas.add(startNode("node-s" + i + "-r" + r));
+            }
+            replicas.put("s" + i, shardReplicas);
+            all.addAll(shardReplicas);
         }
-        awaitReady(nodes.values());
-        startRouter();
+        awaitReady(all);
+        startRouter(routerOptions);
         return this;
     }
 
     Member startNode(String name) throws IOException {
-        int port = freePort();
-        return launch(
-                name,
-                port,
-                ROOT.resolve("node/target/quarkus-app/quarkus-run.jar"),
-                "-Xmx256m",
-                "-Dqache.node.memory-limit=64M",
-                "-Dqache.cluster.token=" + CLUSTER_TOKEN);
+        return startNode(name, freePort());
+    }
+
+    /** Starts a node on a given port: a restart of one that was killed. */
+    Member startNode(String name, int port, String... options) throws IOException {
+        List<String> all = new ArrayList<>(
+                List.of("-Xmx256m", "-Dqache.node.memory-limit=64M", "-Dqache.cluster.token=" + CLUSTER_TOKEN));
+        all.addAll(List.of(options));
+        return launch(name, port, ROOT.resolve("node/target/quarkus-app/quarkus-run.jar"), all.toArray(String[]::new));
+    }
+
+    /** Restarts a killed member on its port and waits until it is ready. */
+    Member restart(Member member, String... options) throws IOException {
+        Member again = startNode(member.name(), member.port(), options);
+        awaitReady(List.of(again));
+        return again;
     }
 
     /** (Re)starts the router on its map file; the shards are used only when there is no file yet. */
-    Member startRouter() throws Exception {
+    Member startRouter(String... extraOptions) throws Exception {
         StringBuilder spec = new StringBuilder();
-        nodes.forEach((shard, node) ->
-                spec.append(spec.isEmpty() ? "" : ",").append(shard).append('=').append(node.address()));
+        nodes.forEach((shard, node) -> {
+            spec.append(spec.isEmpty() ? "" : ",").append(shard).append('=').append(node.address());
+            for (Member replica : replicas.getOrDefault(shard, List.of())) {
+                spec.append(';').append(replica.address());
+            }
+        });
         int port = router == null ? freePort() : router.port;
-        router = launch(
-                "router",
-                port,
-                ROOT.resolve("router/target/quarkus-app/quarkus-run.jar"),
+        List<String> options = new ArrayList<>(List.of(
                 "-Xmx256m",
                 "-Dqache.admin.token=" + ADMIN_TOKEN,
                 "-Dqache.cluster.token=" + CLUSTER_TOKEN,
                 "-Dqache.cluster.map-push-interval=500ms",
                 "-Dqache.router.map-file=" + dir.resolve("cluster-map.json"),
                 "-Dqache.router.shards=" + spec,
-                "-Dqache.router.forward-timeout=500ms");
+                "-Dqache.router.forward-timeout=500ms"));
+        options.addAll(List.of(extraOptions));
+        router = launch(
+                "router",
+                port,
+                ROOT.resolve("router/target/quarkus-app/quarkus-run.jar"),
+                options.toArray(String[]::new));
         awaitReady(List.of(router));
         return router;
     }
@@ -101,6 +131,45 @@ final class LocalCluster implements AutoCloseable {
 
     Map<String, Member> nodes() {
         return nodes;
+    }
+
+    /** The replicas each shard started with. */
+    List<Member> replicas(String shard) {
+        return replicas.getOrDefault(shard, List.of());
+    }
+
+    /** SIGSTOP: the process stays, its sockets stay open, it answers nothing. */
+    void freeze(Member member) throws Exception {
+        signal(member, "STOP");
+    }
+
+    /** SIGCONT after {@link #freeze}. */
+    void resume(Member member) throws Exception {
+        signal(member, "CONT");
+    }
+
+    private static void signal(Member member, String signal) throws Exception {
+        Process kill = new ProcessBuilder(
+                        "kill", "-" + signal, Long.toString(member.process().pid()))
+                .inheritIO()
+                .start();
+        if (kill.waitFor() != 0) {
+            throw new IllegalStateException(
+                    "kill -" + signal + " " + member.process().pid() + " failed");
+        }
+    }
+
+    /** A node's {@code /_internal/status}. */
+    HttpResponse<String> status(Member member) throws IOException, InterruptedException {
+        return send(HttpRequest.newBuilder(URI.create(member.url() + "/_internal/status"))
+                .header("Authorization", "Bearer " + CLUSTER_TOKEN));
+    }
+
+    HttpResponse<String> adminPost(String path, String json) throws IOException, InterruptedException {
+        return send(HttpRequest.newBuilder(URI.create(router.url() + path))
+                .header("Authorization", "Bearer " + ADMIN_TOKEN)
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(json)));
     }
 
     HttpResponse<String> send(HttpRequest.Builder request) throws IOException, InterruptedException {

@@ -91,7 +91,7 @@ public class DataRoutes {
     }
 
     private void get(RoutingContext ctx) {
-        KeyCodec.Key key = keyOf(ctx);
+        KeyCodec.Key key = keyOf(ctx, false);
         if (key == null) {
             return;
         }
@@ -138,7 +138,7 @@ public class DataRoutes {
     }
 
     private void post(RoutingContext ctx) {
-        KeyCodec.Key key = keyOf(ctx);
+        KeyCodec.Key key = keyOf(ctx, true);
         if (key == null) {
             return;
         }
@@ -180,7 +180,7 @@ public class DataRoutes {
     }
 
     private void delete(RoutingContext ctx) {
-        KeyCodec.Key key = keyOf(ctx);
+        KeyCodec.Key key = keyOf(ctx, true);
         if (key == null) {
             return;
         }
@@ -241,8 +241,11 @@ public class DataRoutes {
                         + "the limit is " + maxValueBytes + " bytes");
     }
 
-    /** The request's key, or null once a 400 (bad key) or 421 (not this node's slot) is sent. */
-    private KeyCodec.Key keyOf(RoutingContext ctx) {
+    /**
+     * The request's key, or null once a 400 (bad key) or 421 (not this node's slot, or a write to a
+     * replica) is sent.
+     */
+    private KeyCodec.Key keyOf(RoutingContext ctx, boolean write) {
         KeyCodec.Key key;
         try {
             key = KeyCodec.decode(ctx.request().path(), maxKeyBytes);
@@ -250,7 +253,7 @@ public class DataRoutes {
             Problem.send(ctx.response(), 400, "bad-key", "Bad Request", e.getMessage());
             return null;
         }
-        String owner = ownership.misdirectedTo(key.bytes());
+        String owner = write ? ownership.writeMisdirectedTo(key.bytes()) : ownership.misdirectedTo(key.bytes());
         if (owner != null) {
             ctx.response().headers().set(HttpHeaders.CONTENT_TYPE, Problem.PROBLEM_JSON);
             ctx.response()
@@ -259,7 +262,9 @@ public class DataRoutes {
                             421,
                             "misdirected",
                             "Misdirected Request",
-                            "this node does not serve the key's slot; its shard's primary is " + owner,
+                            ownership.misdirectedTo(key.bytes()) == null
+                                    ? "this node is a replica and takes no writes; its shard's primary is " + owner
+                                    : "this node does not serve the key's slot; its shard's primary is " + owner,
                             "owner",
                             owner)));
             return null;

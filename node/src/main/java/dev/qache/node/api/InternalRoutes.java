@@ -4,7 +4,11 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.qache.node.cluster.SlotOwnership;
 import dev.qache.node.config.ClusterConfig;
+import dev.qache.node.replication.Replication;
+import dev.qache.node.store.Store;
+import dev.qache.node.store.StoreStats;
 import dev.qache.protocol.MapDocument;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.Router;
@@ -14,6 +18,8 @@ import jakarta.enterprise.event.Observes;
 import jakarta.inject.Singleton;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import org.jboss.logging.Logger;
 
 /**
@@ -23,6 +29,11 @@ import org.jboss.logging.Logger;
  * <p>{@code PUT /_internal/cluster-map?self=host:port} installs a pushed cluster map: {@code 204}
  * when accepted, {@code 409} when its epoch is older than the node's (fencing), {@code 400} for a
  * map that does not parse or does not cover the slots.
+ *
+ * <p>{@code GET /_internal/replication} opens a replica's stream (a WebSocket; see {@link
+ * Replication}). {@code GET /_internal/status} gives this node's role, epoch, replication offset,
+ * its replicas' acknowledged offsets and lag, and its key count and memory, as JSON: what the
+ * router's failure detector and admin view read.
  */
 @Singleton
 public class InternalRoutes {
@@ -32,10 +43,14 @@ public class InternalRoutes {
             new ObjectMapper().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
     private final SlotOwnership ownership;
+    private final Replication replication;
+    private final Store store;
     private final byte[] expectedAuthorization;
 
-    InternalRoutes(SlotOwnership ownership, ClusterConfig config) {
+    InternalRoutes(SlotOwnership ownership, Replication replication, Store store, ClusterConfig config) {
         this.ownership = ownership;
+        this.replication = replication;
+        this.store = store;
         this.expectedAuthorization = config.token()
                 .map(token -> ("Bearer " + token).getBytes(StandardCharsets.UTF_8))
                 .orElse(null);
@@ -46,6 +61,27 @@ public class InternalRoutes {
         router.route(HttpMethod.PUT, "/_internal/cluster-map")
                 .handler(BodyHandler.create(false).setBodyLimit(16L << 20))
                 .handler(this::installMap);
+        router.route(HttpMethod.GET, "/_internal/replication").handler(replication::serve);
+        router.route(HttpMethod.GET, "/_internal/status").handler(this::status);
+    }
+
+    private void status(RoutingContext ctx) {
+        Map<String, Object> status = new LinkedHashMap<>();
+        status.put("self", ownership.self());
+        status.put("epoch", ownership.epoch());
+        status.put("shard", ownership.shardId());
+        StoreStats stats = store.stats();
+        status.put("keys", stats.keys());
+        status.put("memoryUsedBytes", stats.usedBytes());
+        status.put("memoryLimitBytes", stats.limitBytes());
+        status.putAll(replication.status());
+        try {
+            ctx.response()
+                    .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+                    .end(Buffer.buffer(JSON.writeValueAsBytes(status)));
+        } catch (Exception e) {
+            ctx.fail(e);
+        }
     }
 
     private void authorize(RoutingContext ctx) {
@@ -87,7 +123,7 @@ public class InternalRoutes {
             return;
         }
         long before = ownership.epoch();
-        if (ownership.accept(map, self) == SlotOwnership.Outcome.STALE) {
+        if (replication.install(map, self) == SlotOwnership.Outcome.STALE) {
             Problem.send(
                     ctx.response(),
                     409,

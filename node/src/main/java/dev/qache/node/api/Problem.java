@@ -6,13 +6,13 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerResponse;
 
 /** Sends a problem+json response ({@link Problems}). */
-final class Problem {
+public final class Problem {
 
     static final CharSequence PROBLEM_JSON = HttpHeaders.createOptimized(Problems.MEDIA_TYPE);
 
     private Problem() {}
 
-    static void send(HttpServerResponse response, int status, String slug, String title, String detail) {
+    public static void send(HttpServerResponse response, int status, String slug, String title, String detail) {
         response.headers().set(HttpHeaders.CONTENT_TYPE, PROBLEM_JSON);
         response.setStatusCode(status).end(Buffer.buffer(Problems.body(status, slug, title, detail)));
     }

@@ -28,7 +28,21 @@ public final class SlotOwnership {
      * @param owned slots this node serves
      * @param primaryBySlot the owner's primary for every slot
      */
-    record View(long epoch, @Nullable String shardId, BitSet owned, String[] primaryBySlot) {}
+    /** What this node is in its shard. */
+    public enum Role {
+        PRIMARY,
+        REPLICA,
+        NONE
+    }
+
+    record View(
+            long epoch,
+            String self,
+            @Nullable String shardId,
+            Role role,
+            @Nullable String primary,
+            BitSet owned,
+            String[] primaryBySlot) {}
 
     private final AtomicReference<@Nullable View> view = new AtomicReference<>();
 
@@ -40,11 +54,15 @@ public final class SlotOwnership {
         }
         String[] owners = map.slotOwners();
         String shardId = null;
+        Role role = Role.NONE;
+        String primary = null;
         java.util.Map<String, String> primaries = new java.util.HashMap<>();
         for (MapDocument.ShardEntry shard : map.shards()) {
             primaries.put(shard.id(), shard.primary());
             if (shard.primary().equals(self) || shard.replicas().contains(self)) {
                 shardId = shard.id();
+                role = shard.primary().equals(self) ? Role.PRIMARY : Role.REPLICA;
+                primary = shard.primary();
             }
         }
         BitSet owned = new BitSet(Slots.COUNT);
@@ -57,7 +75,7 @@ public final class SlotOwnership {
                 }
             }
         }
-        view.set(new View(map.epoch(), shardId, owned, primaryBySlot));
+        view.set(new View(map.epoch(), self, shardId, role, primary, owned, primaryBySlot));
         return Outcome.ACCEPTED;
     }
 
@@ -72,6 +90,39 @@ public final class SlotOwnership {
     }
 
     /** The epoch of the map in force, or -1 before any. */
+    /**
+     * Where a write of {@code key} belongs when not here: the owning shard's primary for a slot
+     * this node does not serve, this shard's primary when this node is a replica; else null.
+     */
+    public @Nullable String writeMisdirectedTo(byte[] key) {
+        View v = view.get();
+        if (v == null) {
+            return null;
+        }
+        int slot = Slots.of(key);
+        if (!v.owned.get(slot)) {
+            return v.primaryBySlot[slot];
+        }
+        return v.role == Role.REPLICA ? v.primary : null;
+    }
+
+    public Role role() {
+        View v = view.get();
+        return v == null ? Role.NONE : v.role;
+    }
+
+    /** This shard's primary (this node itself when it is the primary), or null. */
+    public @Nullable String primary() {
+        View v = view.get();
+        return v == null ? null : v.primary;
+    }
+
+    /** This node's address as the last map named it, or null before any map. */
+    public @Nullable String self() {
+        View v = view.get();
+        return v == null ? null : v.self;
+    }
+
     public long epoch() {
         View v = view.get();
         return v == null ? -1 : v.epoch;

@@ -34,6 +34,17 @@ public interface NodeConfig {
     /** Benchmark-only routes. */
     Bench bench();
 
+    Replication replication();
+
+    interface Replication {
+        /**
+         * Bytes of the replication stream kept for replicas that reconnect; one that fell further
+         * behind does a full sync.
+         */
+        @WithDefault("16M")
+        MemorySize backlogSize();
+    }
+
     interface Sweeper {
         /** How often the sweeper looks for expired entries when it found none due. */
         @WithDefault("100ms")

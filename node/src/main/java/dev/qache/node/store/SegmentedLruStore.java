@@ -48,6 +48,9 @@ public final class SegmentedLruStore implements Store {
     private final LongAdder evictions = new LongAdder();
     private final LongAdder expirations = new LongAdder();
 
+    /** Told of every change, under the segment lock; see {@link ChangeListener}. */
+    private volatile ChangeListener listener = ChangeListener.NONE;
+
     /** Where the next sweep starts, so that every segment gets swept. Racy by design. */
     private int sweepCursor;
 
@@ -86,6 +89,7 @@ public final class SegmentedLruStore implements Store {
                 if (isExpired(node, now)) {
                     segment.remove(node, hash);
                     release(node);
+                    listener.removed(node.data);
                     expired = true;
                 } else {
                     segment.touch(node, (int) now);
@@ -125,6 +129,7 @@ public final class SegmentedLruStore implements Store {
                 long old = accountedBytes(node);
                 if (needed <= old) {
                     replace(segment, node, data, expireAtMillis, now);
+                    listener.stored(data, expireAtMillis);
                     if (needed != old) {
                         usedBytes.addAndGet(needed - old);
                     }
@@ -146,6 +151,7 @@ public final class SegmentedLruStore implements Store {
                 release(node);
                 replace(segment, node, data, expireAtMillis, now);
             }
+            listener.stored(data, expireAtMillis);
         }
         return PutResult.STORED;
     }
@@ -172,6 +178,7 @@ public final class SegmentedLruStore implements Store {
             removedLive = !removedExpired;
             segment.remove(node, hash);
             release(node);
+            listener.removed(node.data);
         }
         if (removedExpired) {
             expirations.increment();
@@ -208,6 +215,7 @@ public final class SegmentedLruStore implements Store {
                     node = segment.earliestExpiring()) {
                 segment.remove(node, node.keyHash());
                 release(node);
+                listener.removed(node.data);
                 removed++;
             }
         }
@@ -228,6 +236,70 @@ public final class SegmentedLruStore implements Store {
     @Override
     public Clock clock() {
         return clock;
+    }
+
+    /*
+     * A scan walks each segment's dense node array from the top slot down. Removal moves the last
+     * node into the freed slot: from a higher slot to a lower one, so a node can only move from the
+     * part already visited into the part not yet visited (and be seen twice), never the other way;
+     * insertions land above the cursor and belong to the changes made after the scan started.
+     * Cursor: segment index in the high 32 bits, the exclusive upper slot bound in the low 32 (0:
+     * from the top). Data arrays are never modified, so references collected under the lock are
+     * read after it is released.
+     */
+    @Override
+    public long scan(long cursor, int maxEntries, EntryVisitor visitor) {
+        if (cursor == SCAN_DONE) {
+            return SCAN_DONE;
+        }
+        if (maxEntries < 1) {
+            throw new IllegalArgumentException("maxEntries must be positive: " + maxEntries);
+        }
+        int index = (int) (cursor >>> 32);
+        int bound = (int) cursor;
+        if (index < 0 || index >= segments.length || bound < 0) {
+            throw new IllegalArgumentException("not a scan cursor: " + cursor);
+        }
+        long now = clock.currentTimeMillis();
+        byte[][] entries = new byte[maxEntries][];
+        long[] expiries = new long[maxEntries];
+        int found = 0;
+        int slot;
+        Segment segment = segments[index];
+        synchronized (segment) {
+            slot = bound == 0 ? segment.size() : Math.min(bound - 1, segment.size());
+            for (; slot >= 1 && found < maxEntries; slot--) {
+                Node node = segment.nodeAt(slot);
+                if (node != null && !isExpired(node, now)) {
+                    entries[found] = node.data;
+                    expiries[found++] = node.expireAtMillis;
+                }
+            }
+        }
+        for (int i = 0; i < found; i++) {
+            visitor.visit(entries[i], expiries[i]);
+        }
+        if (slot >= 1) {
+            return ((long) index << 32) | (slot + 1);
+        }
+        return index + 1 < segments.length ? (long) (index + 1) << 32 : SCAN_DONE;
+    }
+
+    @Override
+    public void clear() {
+        for (Segment segment : segments) {
+            synchronized (segment) {
+                for (Node node = segment.leastRecentlyUsed(); node != null; node = segment.leastRecentlyUsed()) {
+                    segment.remove(node, node.keyHash());
+                    release(node);
+                }
+            }
+        }
+    }
+
+    @Override
+    public void listen(ChangeListener listener) {
+        this.listener = listener == null ? ChangeListener.NONE : listener;
     }
 
     /** Segments, for the invariant checks in tests. */
@@ -312,6 +384,7 @@ public final class SegmentedLruStore implements Store {
             }
             segment.remove(victim, victim.keyHash());
             release(victim);
+            listener.removed(victim.data);
         }
         evictions.increment();
         return true;

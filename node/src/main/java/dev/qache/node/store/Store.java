@@ -63,4 +63,32 @@ public interface Store {
 
     /** The clock that expiry times are measured against. */
     Clock clock();
+
+    /** Cursor value that starts a {@link #scan}. */
+    long SCAN_START = 0L;
+
+    /** Cursor value a {@link #scan} returns when it has visited every entry. */
+    long SCAN_DONE = -1L;
+
+    /**
+     * Visits up to {@code maxEntries} live entries, starting at {@code cursor} ({@link #SCAN_START}
+     * the first time), and returns the cursor to continue from, or {@link #SCAN_DONE}. Each call
+     * holds one segment lock only while it collects references, and never blocks writers for long.
+     *
+     * <p>While writes go on between calls, a full scan visits every entry that was present at the
+     * start and is still present at the end, at least once (possibly twice); an entry changed or
+     * added meanwhile may be seen in either state or not at all. So a scan plus every change made
+     * since it started, applied in order, gives the store's state: the basis of a replica's full
+     * sync.
+     */
+    long scan(long cursor, int maxEntries, EntryVisitor visitor);
+
+    /** Removes every entry, without telling the change listener: for a replica about to resync. */
+    void clear();
+
+    /**
+     * Installs the listener told of every change from now on ({@link ChangeListener#NONE} to
+     * stop). Changes made while it is being swapped are told to the old or the new one.
+     */
+    void listen(ChangeListener listener);
 }

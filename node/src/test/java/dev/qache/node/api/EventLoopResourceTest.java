@@ -3,8 +3,10 @@ package dev.qache.node.api;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.qache.node.store.ChangeListener;
 import dev.qache.node.store.Clock;
 import dev.qache.node.store.EntrySizer;
+import dev.qache.node.store.EntryVisitor;
 import dev.qache.node.store.PutResult;
 import dev.qache.node.store.SegmentedLruStore;
 import dev.qache.node.store.Store;
@@ -78,6 +80,21 @@ class EventLoopResourceTest {
         @Override
         public Clock clock() {
             return delegate.clock();
+        }
+
+        @Override
+        public long scan(long cursor, int maxEntries, EntryVisitor visitor) {
+            return delegate.scan(cursor, maxEntries, visitor);
+        }
+
+        @Override
+        public void clear() {
+            delegate.clear();
+        }
+
+        @Override
+        public void listen(ChangeListener listener) {
+            delegate.listen(listener);
         }
     }
 

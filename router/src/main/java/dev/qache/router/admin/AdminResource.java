@@ -1,37 +1,40 @@
 package dev.qache.router.admin;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.qache.protocol.MapDocument;
 import dev.qache.protocol.Problems;
 import dev.qache.router.cluster.ClusterMap;
 import dev.qache.router.cluster.ClusterMapJson;
 import dev.qache.router.cluster.ClusterState;
 import dev.qache.router.cluster.Shard;
+import dev.qache.router.failover.Failover;
+import dev.qache.router.failover.NodeMonitor;
 import io.smallrye.common.annotation.Blocking;
-import io.smallrye.mutiny.Uni;
+import io.smallrye.common.annotation.NonBlocking;
 import io.vertx.core.json.JsonObject;
-import io.vertx.ext.web.client.WebClientOptions;
-import io.vertx.mutiny.core.Vertx;
-import io.vertx.mutiny.ext.web.client.WebClient;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.io.IOException;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
- * The admin API (DESIGN.md): the cluster map with per-node health, and adding shards.
+ * The admin API (DESIGN.md): the cluster map with per-node health and replication state, adding
+ * shards and replicas, and forcing a promotion.
  *
- * <p>Under failure: {@code GET /admin/cluster} asks every node for its readiness with a short
- * timeout and reports a node that does not answer as {@code down} rather than failing the call.
+ * <p>{@code GET /admin/cluster} answers from what the {@link NodeMonitor} learned at its last
+ * probes (every 100 ms by default), so it never waits on a node: one that does not answer shows as
+ * {@code suspect} or {@code down}.
  */
 @Path("/admin")
 @Produces(MediaType.APPLICATION_JSON)
@@ -39,19 +42,36 @@ public class AdminResource {
 
     private static final Pattern HOST_PORT = Pattern.compile("^[A-Za-z0-9.\\-]+:[0-9]{1,5}$");
     private static final Pattern SHARD_ID = Pattern.compile("^[A-Za-z0-9_\\-]{1,64}$");
-    private static final Duration NODE_TIMEOUT = Duration.ofMillis(500);
+
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final ClusterState cluster;
-    private final WebClient client;
+    private final NodeMonitor monitor;
+    private final Failover failover;
 
-    AdminResource(ClusterState cluster, Vertx vertx) {
+    AdminResource(ClusterState cluster, NodeMonitor monitor, Failover failover) {
         this.cluster = cluster;
-        this.client = WebClient.create(vertx, new WebClientOptions().setConnectTimeout((int) NODE_TIMEOUT.toMillis()));
+        this.monitor = monitor;
+        this.failover = failover;
     }
 
-    /** A node as the admin API shows it: its role, whether it answers, and its store figures. */
+    /**
+     * A node as the admin API shows it: its role in the map, its health as the failure detector
+     * sees it ({@code up}, {@code suspect}, {@code down}), and from its last status: the role it
+     * reports, its replication offset, how far it trails its primary (replicas), its link to the
+     * primary, and its store figures.
+     */
     public record NodeView(
-            String address, String role, String health, Long keys, Long memoryUsedBytes, Long memoryLimitBytes) {}
+            String address,
+            String role,
+            String health,
+            String reportedRole,
+            Long offset,
+            Long lagBytes,
+            String link,
+            Long keys,
+            Long memoryUsedBytes,
+            Long memoryLimitBytes) {}
 
     public record ShardView(String id, int slots, List<NodeView> nodes) {}
 
@@ -59,58 +79,112 @@ public class AdminResource {
 
     public record AddShard(String id, String primary, List<String> replicas) {}
 
+    public record AddReplica(String address) {}
+
+    public record Promote(String replica) {}
+
     @GET
     @Path("/cluster")
-    public Uni<ClusterView> cluster() {
+    @NonBlocking
+    public ClusterView cluster() {
         ClusterMap map = cluster.current();
         Map<String, Integer> counts = map.slots().map(s -> s.counts()).orElse(Map.of());
-        List<Uni<ShardView>> shards = new ArrayList<>();
+        List<ShardView> shards = new ArrayList<>();
         for (Shard shard : map.shards().values()) {
-            List<Uni<NodeView>> nodes = new ArrayList<>();
-            nodes.add(probe(shard.primary(), "primary"));
-            shard.replicas().forEach(r -> nodes.add(probe(r, "replica")));
-            shards.add(Uni.join()
-                    .all(nodes)
-                    .andFailFast()
-                    .map(views -> new ShardView(shard.id(), counts.getOrDefault(shard.id(), 0), views)));
+            JsonObject primary = monitor.status(shard.primary());
+            Long primaryOffset = primary == null ? null : primary.getLong("offset");
+            List<NodeView> nodes = new ArrayList<>();
+            nodes.add(view(shard.primary(), "primary", null));
+            shard.replicas().forEach(r -> nodes.add(view(r, "replica", primaryOffset)));
+            shards.add(new ShardView(shard.id(), counts.getOrDefault(shard.id(), 0), nodes));
         }
-        Uni<List<ShardView>> all = shards.isEmpty()
-                ? Uni.createFrom().item(List.of())
-                : Uni.join().all(shards).andFailFast();
-        return all.map(views -> new ClusterView(
-                map.epoch(), views, ClusterMapJson.toDocument(map).slots()));
+        return new ClusterView(
+                map.epoch(), shards, ClusterMapJson.toDocument(map).slots());
     }
 
-    private Uni<NodeView> probe(String address, String role) {
-        int colon = address.lastIndexOf(':');
-        return client.get(
-                        Integer.parseInt(address.substring(colon + 1)), address.substring(0, colon), "/q/health/ready")
-                .timeout(NODE_TIMEOUT.toMillis())
-                .send()
-                .map(response -> {
-                    JsonObject data = storeData(response.bodyAsJsonObject());
-                    return new NodeView(
-                            address,
-                            role,
-                            response.statusCode() == 200 ? "up" : "not-ready",
-                            data == null ? null : data.getLong("keys"),
-                            data == null ? null : data.getLong("memoryUsedBytes"),
-                            data == null ? null : data.getLong("memoryLimitBytes"));
-                })
-                .onFailure()
-                .recoverWithItem(new NodeView(address, role, "down", null, null, null));
+    private NodeView view(String address, String role, Long primaryOffset) {
+        JsonObject status = monitor.status(address);
+        String health = monitor.health(address).name().toLowerCase(Locale.ROOT);
+        if (status == null) {
+            return new NodeView(
+                    address, role, health.equals("up") ? "unknown" : health, null, null, null, null, null, null, null);
+        }
+        Long offset = status.getLong("offset");
+        Long lag = primaryOffset == null || offset == null ? null : Math.max(0, primaryOffset - offset);
+        return new NodeView(
+                address,
+                role,
+                health,
+                status.getString("role"),
+                offset,
+                role.equals("replica") ? lag : null,
+                status.getString("link"),
+                status.getLong("keys"),
+                status.getLong("memoryUsedBytes"),
+                status.getLong("memoryLimitBytes"));
     }
 
-    private static JsonObject storeData(JsonObject health) {
-        if (health == null || health.getJsonArray("checks") == null) {
-            return null;
+    /**
+     * Forces a promotion: of the named replica, or the best one. Graceful when the primary is
+     * alive (writes pause until the replica has caught up, so none is lost). 200 with the new map;
+     * 404 for an unknown shard; 409 when the shard has no such (or no answering) replica; 503 when
+     * the replica did not catch up in time (nothing changed).
+     */
+    @POST
+    @Path("/shards/{id}/promote")
+    @Blocking
+    @Consumes(MediaType.WILDCARD)
+    public Response promote(@PathParam("id") String id, String body) {
+        String replica;
+        try {
+            replica = body == null || body.isBlank()
+                    ? null
+                    : JSON.readValue(body, Promote.class).replica();
+        } catch (IOException e) {
+            return problem(400, "bad-request", "the body, when there is one, is {\"replica\": \"host:port\"}");
         }
-        for (Object check : health.getJsonArray("checks")) {
-            if (check instanceof JsonObject c && "store".equals(c.getString("name"))) {
-                return c.getJsonObject("data");
+        if (replica != null && !HOST_PORT.matcher(replica).matches()) {
+            return problem(400, "bad-request", "\"replica\" must be host:port");
+        }
+        try {
+            ClusterMap next = failover.force(id, replica);
+            return Response.ok(ClusterMapJson.toDocument(next)).build();
+        } catch (Failover.PromotionException refused) {
+            return problem(
+                    refused.status(),
+                    refused.status() == 404 ? "not-found" : "promotion-refused",
+                    refused.getMessage());
+        }
+    }
+
+    /** Adds a replica to a shard; it does a full sync from the primary. 201 with the new map. */
+    @POST
+    @Path("/shards/{id}/replicas")
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Blocking
+    public Response addReplica(@PathParam("id") String id, AddReplica request) throws IOException {
+        if (request == null
+                || request.address() == null
+                || !HOST_PORT.matcher(request.address()).matches()) {
+            return problem(400, "bad-request", "\"address\" must be host:port");
+        }
+        Shard shard = cluster.current().shards().get(id);
+        if (shard == null) {
+            return problem(404, "not-found", "no shard " + id);
+        }
+        for (Shard other : cluster.current().shards().values()) {
+            if (other.primary().equals(request.address()) || other.replicas().contains(request.address())) {
+                return problem(409, "conflict", request.address() + " already serves shard " + other.id());
             }
         }
-        return null;
+        List<String> replicas = new ArrayList<>(shard.replicas());
+        replicas.add(request.address());
+        try {
+            ClusterMap next = cluster.update(map -> map.withShardMembers(new Shard(id, shard.primary(), replicas)));
+            return Response.status(201).entity(ClusterMapJson.toDocument(next)).build();
+        } catch (IllegalArgumentException conflict) {
+            return problem(409, "conflict", conflict.getMessage());
+        }
     }
 
     /** Adds a shard. 201 with the new map; 400 for bad input; 409 when it clashes with the map. */
@@ -152,7 +226,8 @@ public class AdminResource {
     }
 
     private static Response problem(int status, String slug, String detail) {
-        Map<Integer, String> titles = new LinkedHashMap<>(Map.of(400, "Bad Request", 409, "Conflict"));
+        Map<Integer, String> titles = new LinkedHashMap<>(
+                Map.of(400, "Bad Request", 404, "Not Found", 409, "Conflict", 503, "Service Unavailable"));
         return Response.status(status)
                 .type(Problems.MEDIA_TYPE)
                 .entity(Problems.body(status, slug, titles.getOrDefault(status, "Error"), detail))

@@ -32,9 +32,20 @@ public final class ClusterState {
     }
 
     /** Applies a change and returns the new map; changes are serialized. */
-    public synchronized ClusterMap update(UnaryOperator<ClusterMap> change) throws IOException {
+    public ClusterMap update(UnaryOperator<ClusterMap> change) throws IOException {
+        return update(change, next -> {});
+    }
+
+    /**
+     * Applies a change: saves the new map, runs {@code beforePublish} with it (which may block:
+     * failover uses it to hand the map to a promoted node before any write is routed there), then
+     * publishes it. Call from a worker thread when {@code beforePublish} blocks.
+     */
+    public synchronized ClusterMap update(UnaryOperator<ClusterMap> change, Consumer<ClusterMap> beforePublish)
+            throws IOException {
         ClusterMap next = change.apply(current.get());
         file.save(next);
+        beforePublish.accept(next);
         current.set(next);
         listeners.forEach(listener -> listener.accept(next));
         return next;

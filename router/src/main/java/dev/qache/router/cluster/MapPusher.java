@@ -2,6 +2,7 @@ package dev.qache.router.cluster;
 
 import dev.qache.router.config.ClusterConfig;
 import io.quarkus.runtime.StartupEvent;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
@@ -48,6 +49,27 @@ public class MapPusher {
         vertx.setPeriodic(0, Math.max(100, config.mapPushInterval().toMillis()), id -> push(cluster.current()));
     }
 
+    /**
+     * Pushes {@code map} to one node; the future has the node's status ({@code 204} when it took
+     * the map). Failover pushes to the promoted node this way before it reroutes writes to it.
+     */
+    public Future<Integer> pushTo(String address, ClusterMap map) {
+        return send(address, Buffer.buffer(ClusterMapJson.write(map)));
+    }
+
+    private Future<Integer> send(String address, Buffer body) {
+        int colon = address.lastIndexOf(':');
+        RequestOptions request = new RequestOptions()
+                .setMethod(HttpMethod.PUT)
+                .setHost(address.substring(0, colon))
+                .setPort(Integer.parseInt(address.substring(colon + 1)))
+                .setURI("/_internal/cluster-map?self=" + address)
+                .setIdleTimeout(2_000)
+                .putHeader("Authorization", "Bearer " + config.token())
+                .putHeader("Content-Type", "application/json");
+        return client.request(request).compose(r -> r.send(body)).map(response -> response.statusCode());
+    }
+
     private void push(ClusterMap map) {
         Buffer body = Buffer.buffer(ClusterMapJson.write(map));
         List<String> members = new ArrayList<>();
@@ -56,22 +78,13 @@ public class MapPusher {
             members.addAll(shard.replicas());
         }
         for (String address : members) {
-            int colon = address.lastIndexOf(':');
-            RequestOptions request = new RequestOptions()
-                    .setMethod(HttpMethod.PUT)
-                    .setHost(address.substring(0, colon))
-                    .setPort(Integer.parseInt(address.substring(colon + 1)))
-                    .setURI("/_internal/cluster-map?self=" + address)
-                    .setIdleTimeout(2_000)
-                    .putHeader("Authorization", "Bearer " + config.token())
-                    .putHeader("Content-Type", "application/json");
-            client.request(request).compose(r -> r.send(body)).onComplete(result -> {
+            send(address, body).onComplete(result -> {
                 String outcome = result.failed()
                         ? "unreachable (" + result.cause().getMessage() + ")"
-                        : switch (result.result().statusCode()) {
+                        : switch (result.result()) {
                             case 204 -> "ok";
                             case 409 -> "refused: the node has a newer epoch than " + map.epoch();
-                            default -> "refused with " + result.result().statusCode();
+                            default -> "refused with " + result.result();
                         };
                 String previous = lastOutcome.put(address, outcome);
                 if (!outcome.equals(previous)) {

@@ -45,7 +45,42 @@ public interface RouterConfig {
     @WithDefault("2s")
     Duration circuitBreakerDelay();
 
-    /** Pooled keep-alive connections per node. */
+    /** Pooled keep-alive connections to each node, per event-loop thread. */
     @WithDefault("64")
     int connectionsPerNode();
+
+    /**
+     * How long a GET waits for a shard's primary before it is tried on a replica instead, when the
+     * shard has one (the primary may be frozen; a replica's answer may be slightly stale).
+     */
+    @WithDefault("250ms")
+    Duration replicaReadAfter();
+
+    Failover failover();
+
+    /** Failure detection and promotion. */
+    interface Failover {
+        /** How often every node is probed. */
+        @WithDefault("100ms")
+        Duration probeInterval();
+
+        /** A probe not answered within this counts as failed. */
+        @WithDefault("200ms")
+        Duration probeTimeout();
+
+        /** Consecutive failed probes after which a node is down (and a down primary replaced). */
+        @WithDefault("3")
+        int failureThreshold();
+
+        /** Promote a replica automatically when a primary is down. */
+        @WithDefault("true")
+        boolean automatic();
+
+        /**
+         * How long a forced promotion of a live primary waits for the replica to catch up, with
+         * the shard's writes paused, before it gives up and resumes them.
+         */
+        @WithDefault("5s")
+        Duration catchUpTimeout();
+    }
 }

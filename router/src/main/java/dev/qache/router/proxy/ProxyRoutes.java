@@ -5,11 +5,14 @@ import dev.qache.protocol.Problems;
 import dev.qache.router.cluster.ClusterState;
 import dev.qache.router.cluster.Shard;
 import dev.qache.router.config.RouterConfig;
+import dev.qache.router.failover.FailureDetector;
+import dev.qache.router.failover.NodeMonitor;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.smallrye.faulttolerance.api.CircuitBreakerState;
 import io.smallrye.faulttolerance.api.TypedGuard;
+import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
@@ -27,12 +30,16 @@ import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.util.TypeLiteral;
 import jakarta.inject.Singleton;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.eclipse.microprofile.faulttolerance.exceptions.CircuitBreakerOpenException;
 import org.jboss.logging.Logger;
 
@@ -55,9 +62,26 @@ public class ProxyRoutes {
 
     private final ClusterState cluster;
     private final RouterConfig config;
-    private final HttpClient client;
+    private final Vertx vertx;
+    private final HttpClientOptions clientOptions;
+    private final PoolOptions poolOptions;
+
+    /**
+     * One client, so one connection pool, per event-loop thread: a request and its forwarded call
+     * then run on the same thread from start to end, with no hand-off between event loops.
+     */
+    private final ThreadLocal<HttpClient> clients = ThreadLocal.withInitial(this::newClient);
+
     private final MeterRegistry registry;
     private final long timeoutMillis;
+
+    private final NodeMonitor monitor;
+    private final long replicaReadAfterMillis;
+    private final AtomicInteger replicaTurn = new AtomicInteger();
+    private final Map<String, WriteGate> gates = new ConcurrentHashMap<>();
+
+    /** Forward timers by "shard/outcome", so a request does not build and look up tags. */
+    private final Map<String, Timer> timers = new ConcurrentHashMap<>();
 
     /** One circuit breaker per node address, created on first use. */
     private final Map<String, TypedGuard<CompletionStage<Answer>>> breakers = new ConcurrentHashMap<>();
@@ -65,22 +89,28 @@ public class ProxyRoutes {
     /** Nodes whose breaker is open now; its size is the qache_router_open_circuits gauge. */
     private final Set<String> openCircuits = ConcurrentHashMap.newKeySet();
 
-    ProxyRoutes(Vertx vertx, ClusterState cluster, RouterConfig config, MeterRegistry registry) {
+    ProxyRoutes(Vertx vertx, ClusterState cluster, RouterConfig config, MeterRegistry registry, NodeMonitor monitor) {
         this.cluster = cluster;
+        this.monitor = monitor;
+        this.replicaReadAfterMillis = config.replicaReadAfter().toMillis();
         this.config = config;
         this.registry = registry;
         this.timeoutMillis = config.forwardTimeout().toMillis();
-        this.client = vertx.createHttpClient(
-                new HttpClientOptions()
-                        .setKeepAlive(true)
-                        .setTcpNoDelay(true)
-                        .setConnectTimeout((int) timeoutMillis)
-                        .setIdleTimeout(60)
-                        .setIdleTimeoutUnit(TimeUnit.SECONDS),
-                new PoolOptions().setHttp1MaxSize(config.connectionsPerNode()));
+        this.vertx = vertx;
+        this.clientOptions = new HttpClientOptions()
+                .setKeepAlive(true)
+                .setTcpNoDelay(true)
+                .setConnectTimeout((int) timeoutMillis)
+                .setIdleTimeout(60)
+                .setIdleTimeoutUnit(TimeUnit.SECONDS);
+        this.poolOptions = new PoolOptions().setHttp1MaxSize(config.connectionsPerNode());
         Gauge.builder("qache.router.open.circuits", openCircuits, Set::size)
                 .description("Nodes whose circuit breaker is open: calls to them fail fast")
                 .register(registry);
+    }
+
+    private HttpClient newClient() {
+        return vertx.createHttpClient(clientOptions, poolOptions);
     }
 
     /*
@@ -162,60 +192,180 @@ public class ProxyRoutes {
             problem(ctx.response(), 400, "bad-key", "Bad Request", e.getMessage());
             return;
         }
-        Optional<Shard> shard = cluster.current().shardFor(key.bytes());
-        if (shard.isEmpty()) {
+        Optional<Shard> found = cluster.current().shardFor(key.bytes());
+        if (found.isEmpty()) {
             unavailable(ctx.response(), "the cluster has no shards yet");
             return;
         }
+        Shard shard = found.get();
         HttpMethod method = ctx.request().method();
+        long startNanos = System.nanoTime();
+        if (method == HttpMethod.GET) {
+            // A primary known to be down is not waited for: a replica answers at once.
+            boolean primaryDown = monitor.health(shard.primary()) == FailureDetector.Health.DOWN;
+            String first = primaryDown && !shard.replicas().isEmpty() ? replicaOf(shard) : shard.primary();
+            send(ctx, shard, first, method, null, 1 + config.getRetries(), startNanos, null);
+            return;
+        }
+        WriteGate gate = gates.computeIfAbsent(shard.id(), id -> new WriteGate());
+        gate.inFlight.incrementAndGet();
+        if (gate.paused) {
+            // A forced promotion is switching this shard's primary: hold the write, then route it
+            // by the new map. (Counted first, checked second: the promotion pauses first, then
+            // waits for the count, so it cannot miss a write that slipped past the check.)
+            gate.finished();
+            Context context = Vertx.currentContext();
+            if (gate.hold(() -> context.runOnContext(ignored -> forward(ctx)))) {
+                return;
+            }
+            gate.inFlight.incrementAndGet();
+        }
         Buffer body = method == HttpMethod.POST ? ctx.body().buffer() : null;
-        int attempts = method == HttpMethod.GET ? 1 + config.getRetries() : 1;
-        send(ctx, shard.get(), method, body, attempts, System.nanoTime());
+        send(ctx, shard, shard.primary(), method, body, 1, startNanos, gate);
+    }
+
+    /** A replica for a read, rotating between the shard's replicas the detector does not call down. */
+    private String replicaOf(Shard shard) {
+        List<String> replicas = shard.replicas();
+        int start = Math.floorMod(replicaTurn.getAndIncrement(), replicas.size());
+        for (int i = 0; i < replicas.size(); i++) {
+            String replica = replicas.get((start + i) % replicas.size());
+            if (monitor.health(replica) != FailureDetector.Health.DOWN) {
+                return replica;
+            }
+        }
+        return replicas.get(start);
     }
 
     private void send(
-            RoutingContext ctx, Shard shard, HttpMethod method, Buffer body, int attemptsLeft, long startNanos) {
-        String primary = shard.primary();
-        int colon = primary.lastIndexOf(':');
+            RoutingContext ctx,
+            Shard shard,
+            String node,
+            HttpMethod method,
+            Buffer body,
+            int attemptsLeft,
+            long startNanos,
+            WriteGate gate) {
+        // A GET to a primary that has replicas gets a short wait: past it, a replica is asked.
+        long timeout = method == HttpMethod.GET
+                        && node.equals(shard.primary())
+                        && !shard.replicas().isEmpty()
+                ? Math.min(timeoutMillis, replicaReadAfterMillis)
+                : timeoutMillis;
+        int colon = node.lastIndexOf(':');
         RequestOptions options = new RequestOptions()
                 .setMethod(method)
-                .setHost(primary.substring(0, colon))
-                .setPort(Integer.parseInt(primary.substring(colon + 1)))
+                .setHost(node.substring(0, colon))
+                .setPort(Integer.parseInt(node.substring(colon + 1)))
                 .setURI(ctx.request().uri())
-                .setConnectTimeout(timeoutMillis)
-                .setIdleTimeout(timeoutMillis);
+                .setConnectTimeout(timeout)
+                .setIdleTimeout(timeout);
         String contentType = ctx.request().getHeader(HttpHeaders.CONTENT_TYPE);
         if (contentType != null) {
             options.putHeader(HttpHeaders.CONTENT_TYPE, contentType);
         }
-        breakerFor(primary)
+        HttpClient client = clients.get();
+        breakerFor(node)
                 .get(() -> client.request(options)
                         .compose(request -> body == null ? request.send() : request.send(body))
                         .compose(response -> response.body().map(bytes -> new Answer(response, bytes)))
                         .toCompletionStage())
                 .whenComplete((answer, failure) -> {
+                    if (gate != null) {
+                        gate.finished();
+                    }
                     if (ctx.response().ended() || ctx.response().closed()) {
                         return;
                     }
+                    if (failure == null && answer.response().statusCode() == 421 && gate != null) {
+                        // The node took no write: it is no longer the primary (a promotion just
+                        // happened). Once, send it where the map now says.
+                        Shard now = cluster.current().shards().get(shard.id());
+                        if (now != null && !now.primary().equals(node)) {
+                            gate.inFlight.incrementAndGet();
+                            send(ctx, now, now.primary(), method, body, 1, startNanos, gate);
+                            return;
+                        }
+                    }
                     if (failure == null) {
-                        record(shard, "answered", startNanos);
+                        record(shard, node.equals(shard.primary()) ? "answered" : "answered-by-replica", startNanos);
                         relay(ctx.response(), answer);
+                    } else if (attemptsLeft > 1) {
+                        // Only GETs have a second attempt: on a replica when the shard has one.
+                        String next = shard.replicas().isEmpty()
+                                ? shard.primary()
+                                : node.equals(shard.primary()) ? replicaOf(shard) : shard.primary();
+                        send(ctx, shard, next, method, body, attemptsLeft - 1, startNanos, null);
                     } else if (failure instanceof CircuitBreakerOpenException) {
                         record(shard, "circuit-open", startNanos);
                         unavailable(
                                 ctx.response(),
-                                "the circuit to the primary of shard " + shard.id() + " (" + primary
-                                        + ") is open after repeated failures; failing fast");
-                    } else if (attemptsLeft > 1) {
-                        send(ctx, shard, method, body, attemptsLeft - 1, startNanos);
+                                "the circuit to node " + node + " of shard " + shard.id()
+                                        + " is open after repeated failures; failing fast");
                     } else {
                         record(shard, "unreachable", startNanos);
                         unavailable(
                                 ctx.response(),
-                                "the primary of shard " + shard.id() + " (" + primary + ") did not answer: "
+                                "node " + node + " of shard " + shard.id() + " did not answer: "
                                         + failure.getMessage());
                     }
                 });
+    }
+
+    /**
+     * Writes to one shard, as a forced promotion sees them: how many are in flight, and whether
+     * new ones are held until the roles have switched.
+     */
+    public static final class WriteGate {
+        private final AtomicInteger inFlight = new AtomicInteger();
+        private volatile boolean paused;
+        private final List<Runnable> held = new ArrayList<>();
+        private CompletableFuture<Void> idle = new CompletableFuture<>();
+
+        private void finished() {
+            if (inFlight.decrementAndGet() == 0 && paused) {
+                synchronized (this) {
+                    idle.complete(null);
+                }
+            }
+        }
+
+        private synchronized boolean hold(Runnable write) {
+            if (!paused) {
+                return false;
+            }
+            held.add(write);
+            return true;
+        }
+
+        /** Completes when no write is in flight; new writes are held meanwhile. */
+        public synchronized CompletableFuture<Void> idle() {
+            if (inFlight.get() == 0) {
+                idle.complete(null);
+            }
+            return idle;
+        }
+
+        /** Lets writes through again, the held ones first (routed by the map current now). */
+        public void resume() {
+            List<Runnable> release;
+            synchronized (this) {
+                paused = false;
+                release = new ArrayList<>(held);
+                held.clear();
+                idle = new CompletableFuture<>();
+            }
+            release.forEach(Runnable::run);
+        }
+    }
+
+    /** Holds new writes to {@code shardId} until {@link WriteGate#resume()}. */
+    public WriteGate pauseWrites(String shardId) {
+        WriteGate gate = gates.computeIfAbsent(shardId, id -> new WriteGate());
+        synchronized (gate) {
+            gate.paused = true;
+        }
+        return gate;
     }
 
     private record Answer(HttpClientResponse response, Buffer body) {}
@@ -232,11 +382,13 @@ public class ProxyRoutes {
     }
 
     private void record(Shard shard, String outcome, long startNanos) {
-        Timer.builder("qache.router.forward")
-                .description("Calls forwarded to a shard's primary, by shard and outcome")
-                .tag("shard", shard.id())
-                .tag("outcome", outcome)
-                .register(registry)
+        timers.computeIfAbsent(
+                        shard.id() + '/' + outcome,
+                        k -> Timer.builder("qache.router.forward")
+                                .description("Calls forwarded to a shard's primary, by shard and outcome")
+                                .tag("shard", shard.id())
+                                .tag("outcome", outcome)
+                                .register(registry))
                 .record(System.nanoTime() - startNanos, TimeUnit.NANOSECONDS);
     }
 

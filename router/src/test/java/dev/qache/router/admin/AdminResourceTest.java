@@ -1,6 +1,7 @@
 package dev.qache.router.admin;
 
 import static io.restassured.RestAssured.given;
+import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.hasItems;
 import static org.hamcrest.Matchers.hasSize;
@@ -11,6 +12,7 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import io.restassured.specification.RequestSpecification;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
 /** The admin API: token required, the map with node health, adding shards. Its own router instance. */
@@ -85,9 +87,56 @@ class AdminResourceTest {
                 .statusCode(201)
                 .body("epoch", equalTo(epoch + 1))
                 .body("shards", hasSize(3));
+        admin().get("/admin/cluster").then().body("shards.find { it.id == 'c' }.slots", equalTo(16384 / 3));
+        // Nothing listens at c's addresses: the failure detector finds them down within a second.
+        await().atMost(Duration.ofSeconds(5))
+                .untilAsserted(() -> admin().get("/admin/cluster")
+                        .then()
+                        .body("shards.find { it.id == 'c' }.nodes.health", hasItems("down")));
+    }
+
+    @Test
+    void cluster_showsEachNodesReportedStatus() {
         admin().get("/admin/cluster")
                 .then()
-                .body("shards.find { it.id == 'c' }.nodes.health", hasItems("down"))
-                .body("shards.find { it.id == 'c' }.slots", equalTo(16384 / 3));
+                .body("shards.find { it.id == 'a' }.nodes[0].reportedRole", equalTo("primary"))
+                .body("shards.find { it.id == 'a' }.nodes[0].keys", equalTo(3))
+                .body("shards.find { it.id == 'a' }.nodes[0].memoryLimitBytes", equalTo(1000));
+    }
+
+    @Test
+    void promote_refusesUnknownShardsAndShardsWithoutReplicas() {
+        admin().post("/admin/shards/nope/promote").then().statusCode(404).contentType("application/problem+json");
+        admin().post("/admin/shards/a/promote")
+                .then()
+                .statusCode(409)
+                .contentType("application/problem+json")
+                .body("detail", equalTo("shard a has no replica to promote"));
+        admin().contentType("application/json")
+                .body("{\"replica\":\"bad\"}")
+                .post("/admin/shards/a/promote")
+                .then()
+                .statusCode(400);
+    }
+
+    @Test
+    void addReplica_validatesAndRefusesANodeAlreadyInTheCluster() {
+        admin().contentType("application/json")
+                .body("{\"address\":\"x\"}")
+                .post("/admin/shards/a/replicas")
+                .then()
+                .statusCode(400);
+        admin().contentType("application/json")
+                .body("{\"address\":\"127.0.0.1:7990\"}")
+                .post("/admin/shards/zz/replicas")
+                .then()
+                .statusCode(404);
+        String primaryOfB =
+                admin().get("/admin/cluster").then().extract().path("shards.find { it.id == 'b' }.nodes[0].address");
+        admin().contentType("application/json")
+                .body("{\"address\":\"" + primaryOfB + "\"}")
+                .post("/admin/shards/a/replicas")
+                .then()
+                .statusCode(409);
     }
 }

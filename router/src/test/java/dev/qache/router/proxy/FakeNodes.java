@@ -45,6 +45,13 @@ public class FakeNodes implements QuarkusTestResourceLifecycleManager {
     private int startNode(String name) throws Exception {
         HttpServer server = vertx.createHttpServer()
                 .requestHandler(request -> request.body().onSuccess(body -> {
+                    if (request.path().equals("/_internal/status")) {
+                        request.response()
+                                .putHeader("Content-Type", "application/json")
+                                .end("{\"role\":\"primary\",\"offset\":0,\"keys\":3,\"memoryUsedBytes\":300,"
+                                        + "\"memoryLimitBytes\":1000,\"replicas\":[]}");
+                        return;
+                    }
                     if (request.path().startsWith("/_internal/")) {
                         // The router's periodic map pushes: accepted, not part of what tests inspect.
                         request.response().setStatusCode(204).end();

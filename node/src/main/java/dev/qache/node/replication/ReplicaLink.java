@@ -1,0 +1,230 @@
+package dev.qache.node.replication;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.qache.node.store.Store;
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.WebSocket;
+import io.vertx.core.http.WebSocketClient;
+import io.vertx.core.http.WebSocketConnectOptions;
+import java.util.function.LongSupplier;
+import org.jboss.logging.Logger;
+
+/**
+ * A replica's link to its primary: connects, syncs (partial when the primary's backlog still
+ * holds this replica's offset, else full), applies the stream in order, acknowledges each frame,
+ * and reconnects with a short backoff until it is {@link #stop stopped}. All of it runs on one
+ * event loop.
+ */
+final class ReplicaLink {
+
+    private static final Logger LOG = Logger.getLogger(ReplicaLink.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final long MIN_BACKOFF_MILLIS = 50;
+    private static final long MAX_BACKOFF_MILLIS = 1000;
+
+    enum State {
+        CONNECTING,
+        SYNCING,
+        STREAMING,
+        STOPPED
+    }
+
+    private final Vertx vertx;
+    private final Context context;
+    private final WebSocketClient client;
+    private final String primary;
+    private final String self;
+    private final String token;
+    private final LongSupplier epoch;
+    private final ReplicationLog log;
+    private final Store store;
+    private final Records records;
+    private final ReplicationMetrics metrics;
+
+    /** Held while a frame is applied, so {@link #stop} can wait for the one in progress. */
+    private final Object applying = new Object();
+
+    private volatile State state = State.CONNECTING;
+    private WebSocket socket;
+    private long backoffMillis = MIN_BACKOFF_MILLIS;
+    private volatile boolean stopped;
+
+    ReplicaLink(
+            Vertx vertx,
+            WebSocketClient client,
+            String primary,
+            String self,
+            String token,
+            LongSupplier epoch,
+            ReplicationLog log,
+            Store store,
+            ReplicationMetrics metrics) {
+        this.vertx = vertx;
+        this.context = vertx.getOrCreateContext();
+        this.client = client;
+        this.primary = primary;
+        this.self = self;
+        this.token = token;
+        this.epoch = epoch;
+        this.log = log;
+        this.store = store;
+        this.records = new Records(store);
+        this.metrics = metrics;
+    }
+
+    String primary() {
+        return primary;
+    }
+
+    State state() {
+        return state;
+    }
+
+    void start() {
+        context.runOnContext(ignored -> connect());
+    }
+
+    /**
+     * Stops for good (the map changed); safe from any thread. When it returns no record is being
+     * applied and none will be: the caller may then let the store's changes start a stream of
+     * their own.
+     */
+    void stop() {
+        synchronized (applying) {
+            stopped = true;
+            state = State.STOPPED;
+        }
+        context.runOnContext(ignored -> {
+            if (socket != null) {
+                socket.close();
+            }
+        });
+    }
+
+    private void connect() {
+        if (stopped) {
+            return;
+        }
+        state = State.CONNECTING;
+        records.reset();
+        int colon = primary.lastIndexOf(':');
+        WebSocketConnectOptions options = new WebSocketConnectOptions()
+                .setHost(primary.substring(0, colon))
+                .setPort(Integer.parseInt(primary.substring(colon + 1)))
+                .setURI("/_internal/replication")
+                .setConnectTimeout(1000)
+                .putHeader("Authorization", "Bearer " + token)
+                .putHeader(Handshake.EPOCH, Long.toString(epoch.getAsLong()))
+                .putHeader(Handshake.REPLICATION_ID, log.replicationId())
+                .putHeader(Handshake.OFFSET, Long.toString(log.offset()))
+                .putHeader(Handshake.REPLICA, self);
+        client.connect(options).onComplete(result -> {
+            if (result.failed()) {
+                retry("cannot connect: " + result.cause().getMessage());
+                return;
+            }
+            WebSocket ws = result.result();
+            if (stopped) {
+                ws.close();
+                return;
+            }
+            socket = ws;
+            ws.textMessageHandler(this::onHandshake);
+            ws.binaryMessageHandler(this::onFrame);
+            ws.exceptionHandler(e -> LOG.debugf("replication from %s: %s", primary, e.toString()));
+            ws.closeHandler(ignored -> {
+                socket = null;
+                Short code = ws.closeStatusCode();
+                retry(
+                        code != null && code == PrimarySession.CLOSE_OVERRUN
+                                ? "fell behind the primary's backlog"
+                                : "the stream closed" + (ws.closeReason() == null ? "" : ": " + ws.closeReason()));
+            });
+        });
+    }
+
+    private void retry(String why) {
+        if (stopped) {
+            return;
+        }
+        state = State.CONNECTING;
+        LOG.debugf("replication from %s: %s; retrying in %d ms", primary, why, backoffMillis);
+        vertx.setTimer(backoffMillis, ignored -> connect());
+        backoffMillis = Math.min(MAX_BACKOFF_MILLIS, backoffMillis * 2);
+    }
+
+    private void onHandshake(String text) {
+        synchronized (applying) {
+            if (!stopped) {
+                handshake(text);
+            }
+        }
+    }
+
+    private void handshake(String text) {
+        JsonNode handshake;
+        try {
+            handshake = JSON.readTree(text);
+        } catch (Exception e) {
+            LOG.warnf("replication from %s: bad handshake %s", primary, text);
+            socket.close();
+            return;
+        }
+        String mode = handshake.path("mode").asText();
+        String id = handshake.path("id").asText();
+        long offset = handshake.path("offset").asLong();
+        backoffMillis = MIN_BACKOFF_MILLIS;
+        if ("full".equals(mode)) {
+            state = State.SYNCING;
+            store.clear();
+            log.reset(id, offset);
+            metrics.fullSyncReceived();
+            LOG.infof("replica of %s: full sync from offset %d (this node's data is replaced)", primary, offset);
+        } else {
+            log.adopt(id, handshake.path("previousId").asText());
+            state = State.STREAMING;
+            metrics.partialSyncReceived();
+            LOG.infof("replica of %s: continuing from offset %d (partial sync)", primary, log.offset());
+        }
+    }
+
+    private void onFrame(Buffer frame) {
+        synchronized (applying) {
+            if (!stopped) {
+                apply(frame);
+            }
+        }
+    }
+
+    private void apply(Buffer frame) {
+        byte type = frame.getByte(0);
+        switch (type) {
+            case PrimarySession.SNAPSHOT -> records.apply(frame.getBytes(1, frame.length()), null);
+            case PrimarySession.SNAPSHOT_END -> {
+                long from = frame.getLong(1);
+                log.reset(log.replicationId(), from);
+                state = State.STREAMING;
+                LOG.infof("replica of %s: snapshot applied; streaming from offset %d", primary, from);
+            }
+            case PrimarySession.STREAM -> {
+                long from = frame.getLong(1);
+                long expected = log.offset() + records.pendingBytes();
+                if (from != expected) {
+                    LOG.warnf("replica of %s: stream resumed at %d, expected %d; resyncing", primary, from, expected);
+                    socket.close();
+                    return;
+                }
+                records.apply(frame.getBytes(9, frame.length()), log);
+                socket.writeBinaryMessage(
+                        Buffer.buffer(9).appendByte(PrimarySession.ACK).appendLong(log.offset()));
+            }
+            default -> {
+                LOG.warnf("replica of %s: unknown frame type %d; resyncing", primary, type);
+                socket.close();
+            }
+        }
+    }
+}

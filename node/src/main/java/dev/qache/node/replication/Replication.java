@@ -1,0 +1,285 @@
+package dev.qache.node.replication;
+
+import dev.qache.node.api.Problem;
+import dev.qache.node.cluster.SlotOwnership;
+import dev.qache.node.cluster.SlotOwnership.Role;
+import dev.qache.node.config.ClusterConfig;
+import dev.qache.node.config.NodeConfig;
+import dev.qache.node.store.ChangeListener;
+import dev.qache.node.store.Store;
+import dev.qache.protocol.MapDocument;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.MultiGauge;
+import io.micrometer.core.instrument.Tags;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.WebSocketClient;
+import io.vertx.core.http.WebSocketClientOptions;
+import io.vertx.ext.web.RoutingContext;
+import jakarta.annotation.PreDestroy;
+import jakarta.inject.Singleton;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.jboss.logging.Logger;
+
+/**
+ * This node's part in replication, driven by the cluster map: as a shard's primary it lets every
+ * store change into the {@link ReplicationLog} and serves its replicas' streams; as a replica it
+ * follows its primary through a {@link ReplicaLink}. A new map may promote it (a new history
+ * begins, and its backlog lets the other replicas continue without a full sync) or demote it (it
+ * stops taking writes first, then syncs from the new primary, which drops whatever it had that
+ * the new primary never got).
+ */
+@Singleton
+public class Replication {
+
+    private static final Logger LOG = Logger.getLogger(Replication.class);
+
+    private final Store store;
+    private final SlotOwnership ownership;
+    private final Vertx vertx;
+    private final ReplicationLog log;
+    private final ReplicationMetrics metrics;
+    private final String token;
+    private final Set<PrimarySession> sessions = ConcurrentHashMap.newKeySet();
+    private final Counter promotions;
+    private final Counter demotions;
+    private final MultiGauge lagBytes;
+    private WebSocketClient client;
+
+    /** Guarded by this. */
+    private Role role = Role.NONE;
+
+    private volatile ReplicaLink link;
+
+    Replication(
+            Store store,
+            SlotOwnership ownership,
+            Vertx vertx,
+            NodeConfig config,
+            ClusterConfig cluster,
+            MeterRegistry registry) {
+        this.store = store;
+        this.ownership = ownership;
+        this.vertx = vertx;
+        this.log = new ReplicationLog((int) config.replication().backlogSize().asLongValue());
+        this.metrics = new ReplicationMetrics(registry);
+        this.token = cluster.token().orElse("");
+        this.promotions = Counter.builder("qache.replication.promotions")
+                .description("Times this node became its shard's primary after being a replica")
+                .register(registry);
+        this.demotions = Counter.builder("qache.replication.demotions")
+                .description("Times this node stopped being a primary and became a replica")
+                .register(registry);
+        Gauge.builder("qache.replication.offset", log, ReplicationLog::offset)
+                .description("This node's replication offset: bytes of the stream written or applied")
+                .register(registry);
+        this.lagBytes = MultiGauge.builder("qache.replication.lag")
+                .baseUnit("bytes")
+                .description("Bytes of the stream a replica has not acknowledged, per replica (on the primary)")
+                .register(registry);
+        vertx.setPeriodic(1000, ignored -> publishLag());
+    }
+
+    private synchronized WebSocketClient client() {
+        if (client == null) {
+            client = vertx.createWebSocketClient(new WebSocketClientOptions()
+                    .setMaxMessageSize(64 * 1024 * 1024)
+                    .setMaxFrameSize(1024 * 1024)
+                    .setTcpNoDelay(true));
+        }
+        return client;
+    }
+
+    private void publishLag() {
+        List<MultiGauge.Row<?>> rows = new ArrayList<>();
+        for (PrimarySession session : sessions) {
+            rows.add(MultiGauge.Row.of(Tags.of("replica", session.replica()), session.lagBytes()));
+        }
+        lagBytes.register(rows, true);
+    }
+
+    /**
+     * Installs a pushed map, switching this node's role in the order that keeps every acknowledged
+     * write in the stream: a node that becomes primary starts recording changes before it takes
+     * its first write; a node that stops being primary stops taking writes before it stops
+     * recording.
+     */
+    public synchronized SlotOwnership.Outcome install(MapDocument map, String self) {
+        if (map.epoch() < ownership.epoch()) {
+            return SlotOwnership.Outcome.STALE;
+        }
+        Role next = Role.NONE;
+        String primary = null;
+        for (MapDocument.ShardEntry shard : map.shards()) {
+            if (shard.primary().equals(self)) {
+                next = Role.PRIMARY;
+                primary = self;
+            } else if (shard.replicas().contains(self)) {
+                next = Role.REPLICA;
+                primary = shard.primary();
+            }
+        }
+        ReplicaLink current = link;
+        boolean followChanges =
+                next == Role.REPLICA && (current == null || !current.primary().equals(primary));
+        if (next == Role.PRIMARY && role != Role.PRIMARY) {
+            if (current != null) {
+                current.stop();
+                link = null;
+            }
+            if (role == Role.REPLICA) {
+                log.startNewHistory();
+                promotions.increment();
+                LOG.infof(
+                        "PROMOTED: this node (%s) is now the primary of its shard at epoch %d; the stream"
+                                + " continues from offset %d as history %s",
+                        self, map.epoch(), log.offset(), log.replicationId());
+            }
+            store.listen(log);
+        }
+        SlotOwnership.Outcome outcome = ownership.accept(map, self);
+        if (next != Role.PRIMARY && role == Role.PRIMARY) {
+            store.listen(ChangeListener.NONE);
+            closeSessions("this node is no longer the primary");
+            if (next == Role.REPLICA) {
+                demotions.increment();
+                LOG.infof(
+                        "DEMOTED: this node (%s) is now a replica of %s at epoch %d; it resyncs from it",
+                        self, primary, map.epoch());
+            }
+        }
+        if (next == Role.NONE && current != null) {
+            current.stop();
+            link = null;
+        }
+        if (followChanges) {
+            if (current != null) {
+                current.stop();
+            }
+            store.listen(ChangeListener.NONE);
+            ReplicaLink follow =
+                    new ReplicaLink(vertx, client(), primary, self, token, ownership::epoch, log, store, metrics);
+            link = follow;
+            LOG.infof("this node (%s) replicates %s", self, primary);
+            follow.start();
+        }
+        role = next;
+        return outcome;
+    }
+
+    private void closeSessions(String why) {
+        for (PrimarySession session : sessions) {
+            session.close(PrimarySession.CLOSE_DEPOSED, why);
+        }
+    }
+
+    /** {@code GET /_internal/replication}: a replica opens its stream (a WebSocket). */
+    public void serve(RoutingContext ctx) {
+        HttpServerRequest request = ctx.request();
+        String replica = request.getHeader(Handshake.REPLICA);
+        String id = request.getHeader(Handshake.REPLICATION_ID);
+        long epoch;
+        long offset;
+        try {
+            epoch = Long.parseLong(Objects.requireNonNull(request.getHeader(Handshake.EPOCH)));
+            offset = Long.parseLong(Objects.requireNonNull(request.getHeader(Handshake.OFFSET)));
+        } catch (RuntimeException e) {
+            Problem.send(
+                    ctx.response(),
+                    400,
+                    "bad-request",
+                    "Bad Request",
+                    "a replication handshake needs " + Handshake.EPOCH + " and " + Handshake.OFFSET + " as numbers");
+            return;
+        }
+        if (replica == null || id == null) {
+            Problem.send(
+                    ctx.response(),
+                    400,
+                    "bad-request",
+                    "Bad Request",
+                    "a replication handshake needs " + Handshake.REPLICA + " and " + Handshake.REPLICATION_ID);
+            return;
+        }
+        if (ownership.role() != Role.PRIMARY) {
+            Problem.send(
+                    ctx.response(),
+                    409,
+                    "not-primary",
+                    "Conflict",
+                    "this node is not a primary; its shard's" + " primary is " + ownership.primary());
+            return;
+        }
+        long own = ownership.epoch();
+        if (epoch > own) {
+            Problem.send(
+                    ctx.response(),
+                    409,
+                    "stale-epoch",
+                    "Conflict",
+                    "the replica knows epoch " + epoch + ", newer than this node's " + own
+                            + ": this node may have been deposed");
+            return;
+        }
+        boolean full = !log.canContinue(id, offset);
+        request.toWebSocket().onComplete(upgrade -> {
+            if (upgrade.failed()) {
+                LOG.warnf(
+                        "replica %s: the replication upgrade failed: %s",
+                        replica, upgrade.cause().getMessage());
+                return;
+            }
+            PrimarySession session = new PrimarySession(
+                    upgrade.result(), vertx.getOrCreateContext(), log, store, replica, metrics, sessions::remove);
+            sessions.add(session);
+            session.start(full, offset, own);
+        });
+    }
+
+    /** This node's replication state, for {@code GET /_internal/status}. */
+    public Map<String, Object> status() {
+        Map<String, Object> status = new LinkedHashMap<>();
+        status.put("role", ownership.role().name().toLowerCase(java.util.Locale.ROOT));
+        status.put("replicationId", log.replicationId());
+        status.put("offset", log.offset());
+        status.put("backlogStart", log.startOffset());
+        ReplicaLink following = link;
+        if (following != null) {
+            status.put("primary", following.primary());
+            status.put("link", following.state().name().toLowerCase(java.util.Locale.ROOT));
+        }
+        List<Map<String, Object>> replicas = new ArrayList<>();
+        for (PrimarySession session : sessions) {
+            Map<String, Object> r = new LinkedHashMap<>();
+            r.put("address", session.replica());
+            r.put("acknowledgedOffset", session.acknowledged());
+            r.put("lagBytes", session.lagBytes());
+            r.put("syncing", session.syncing());
+            replicas.add(r);
+        }
+        status.put("replicas", replicas);
+        status.put("fullSyncsReceived", metrics.fullSyncsReceived());
+        status.put("partialSyncsReceived", metrics.partialSyncsReceived());
+        status.put("fullSyncsServed", metrics.fullSyncsServed());
+        status.put("partialSyncsServed", metrics.partialSyncsServed());
+        status.put("lagP99Micros", metrics.lagMicros(0.99));
+        return status;
+    }
+
+    @PreDestroy
+    void close() {
+        ReplicaLink current = link;
+        if (current != null) {
+            current.stop();
+        }
+        closeSessions("the node is stopping");
+    }
+}

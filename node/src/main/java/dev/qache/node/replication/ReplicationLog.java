@@ -1,0 +1,236 @@
+package dev.qache.node.replication;
+
+import dev.qache.node.store.ChangeListener;
+import java.security.SecureRandom;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * The replication stream and its bounded backlog: every change a primary makes, as records
+ * numbered by byte offset, kept in a ring of {@code capacity} bytes so a replica that reconnects
+ * can continue from where it stopped.
+ *
+ * <p>On a primary the store tells this log of each change ({@link ChangeListener}) under the lock
+ * of the key's segment, so for every key the records are in the order the changes were made. On a
+ * replica the store's listener is off (its own expiries and evictions are not part of the
+ * primary's stream); the replica appends the primary's records verbatim ({@link #appendRecords}),
+ * so its offsets stay those of the primary, and it can serve the same stream if it is promoted.
+ *
+ * <p>A history is named by a replication id. Promotion starts a new one and remembers the old id
+ * and where it ended, so replicas of the old primary can continue from the promoted one's backlog
+ * without a full sync (as Redis' PSYNC2 does).
+ *
+ * <p>Record format, big-endian: {@code SET = [1][expireAtMillis:8][length:4][entry]} and {@code
+ * DEL = [2][keyLength:1][key]}, where {@code entry} is the store's {@code
+ * [keyLength:1][key][value]}.
+ */
+public final class ReplicationLog implements ChangeListener {
+
+    static final byte SET = 1;
+    static final byte DEL = 2;
+    static final int SET_HEADER = 1 + 8 + 4;
+
+    private final byte[] ring;
+    private final List<Runnable> tails = new CopyOnWriteArrayList<>();
+
+    /** Offset of the oldest byte kept; guarded by this. */
+    private long start;
+
+    /** Offset after the newest byte: the replication offset. Guarded by this. */
+    private long end;
+
+    private String replicationId;
+    private String previousId = "";
+    private long previousEnd = -1;
+
+    /** Header scratch for SET records; guarded by this. */
+    private final byte[] header = new byte[SET_HEADER];
+
+    public ReplicationLog(int capacity) {
+        if (capacity < 1024) {
+            throw new IllegalArgumentException("backlog must be at least 1 KiB: " + capacity);
+        }
+        this.ring = new byte[capacity];
+        this.replicationId = newId();
+    }
+
+    static String newId() {
+        byte[] random = new byte[10];
+        new SecureRandom().nextBytes(random);
+        return HexFormat.of().formatHex(random);
+    }
+
+    public int capacity() {
+        return ring.length;
+    }
+
+    /** Called with each batch of new records; must be quick (it runs under store locks). */
+    public void onAppend(Runnable tail) {
+        tails.add(tail);
+    }
+
+    public void removeOnAppend(Runnable tail) {
+        tails.remove(tail);
+    }
+
+    @Override
+    public void stored(byte[] entry, long expireAtMillis) {
+        synchronized (this) {
+            header[0] = SET;
+            putLong(header, 1, expireAtMillis);
+            putInt(header, 9, entry.length);
+            write(header, 0, SET_HEADER);
+            write(entry, 0, entry.length);
+        }
+        wakeTails();
+    }
+
+    @Override
+    public void removed(byte[] entry) {
+        synchronized (this) {
+            header[0] = DEL;
+            write(header, 0, 1);
+            write(entry, 0, 1 + (entry[0] & 0xFF));
+        }
+        wakeTails();
+    }
+
+    /** On a replica: appends whole records received from the primary, exactly as received. */
+    public void appendRecords(byte[] records, int offset, int length) {
+        synchronized (this) {
+            write(records, offset, length);
+        }
+    }
+
+    private void wakeTails() {
+        for (Runnable tail : tails) {
+            tail.run();
+        }
+    }
+
+    public synchronized long offset() {
+        return end;
+    }
+
+    public synchronized long startOffset() {
+        return start;
+    }
+
+    public synchronized String replicationId() {
+        return replicationId;
+    }
+
+    /**
+     * Copies up to {@code maxBytes} of the stream from offset {@code from}; an empty array when
+     * nothing follows it yet.
+     *
+     * @throws BacklogOverrunException when {@code from} is no longer in the backlog
+     */
+    public synchronized byte[] read(long from, int maxBytes) {
+        if (from < start) {
+            throw new BacklogOverrunException(from, start);
+        }
+        if (from > end) {
+            throw new IllegalArgumentException("offset " + from + " is ahead of the stream's " + end);
+        }
+        int length = (int) Math.min(maxBytes, end - from);
+        byte[] out = new byte[length];
+        int position = (int) (from % ring.length);
+        int first = Math.min(length, ring.length - position);
+        System.arraycopy(ring, position, out, 0, first);
+        System.arraycopy(ring, 0, out, first, length - first);
+        return out;
+    }
+
+    /**
+     * Whether a replica that has the stream of {@code id} up to {@code offset} can continue from
+     * this backlog without a full sync.
+     */
+    public synchronized boolean canContinue(String id, long offset) {
+        boolean sameHistory = id.equals(replicationId) || (id.equals(previousId) && offset <= previousEnd);
+        return sameHistory && offset >= start && offset <= end;
+    }
+
+    /** After a full sync from a primary: the stream of {@code id} continues from {@code offset}. */
+    public synchronized void reset(String id, long offset) {
+        replicationId = id;
+        previousId = "";
+        previousEnd = -1;
+        start = offset;
+        end = offset;
+    }
+
+    /** Partial sync with a primary that continues {@code id} (a promoted one may have a new id). */
+    public synchronized void adopt(String id, String formerId) {
+        if (!id.equals(replicationId)) {
+            previousId = formerId;
+            previousEnd = end;
+            replicationId = id;
+        }
+    }
+
+    /** On promotion: a new history begins where this one ends. */
+    public synchronized void startNewHistory() {
+        previousId = replicationId;
+        previousEnd = end;
+        replicationId = newId();
+    }
+
+    public synchronized String previousId() {
+        return previousId;
+    }
+
+    private void write(byte[] source, int offset, int length) {
+        if (length >= ring.length) {
+            // A record as large as the whole backlog: only its tail fits; no replica can continue
+            // from before it, which is what start says.
+            offset += length - ring.length;
+            end += length - ring.length;
+            length = ring.length;
+        }
+        int position = (int) (end % ring.length);
+        int first = Math.min(length, ring.length - position);
+        System.arraycopy(source, offset, ring, position, first);
+        System.arraycopy(source, offset + first, ring, 0, length - first);
+        end += length;
+        start = Math.max(start, end - ring.length);
+    }
+
+    static void putLong(byte[] b, int at, long v) {
+        for (int i = 7; i >= 0; i--) {
+            b[at + i] = (byte) v;
+            v >>>= 8;
+        }
+    }
+
+    static void putInt(byte[] b, int at, int v) {
+        for (int i = 3; i >= 0; i--) {
+            b[at + i] = (byte) v;
+            v >>>= 8;
+        }
+    }
+
+    static long getLong(byte[] b, int at) {
+        long v = 0;
+        for (int i = 0; i < 8; i++) {
+            v = (v << 8) | (b[at + i] & 0xFF);
+        }
+        return v;
+    }
+
+    static int getInt(byte[] b, int at) {
+        int v = 0;
+        for (int i = 0; i < 4; i++) {
+            v = (v << 8) | (b[at + i] & 0xFF);
+        }
+        return v;
+    }
+
+    /** Thrown when a reader asks for bytes the backlog has already overwritten. */
+    public static final class BacklogOverrunException extends RuntimeException {
+        BacklogOverrunException(long from, long start) {
+            super("offset " + from + " has left the backlog, which starts at " + start);
+        }
+    }
+}
