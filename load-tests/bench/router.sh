@@ -8,7 +8,7 @@
 # One node and one router (a one-shard cluster). The node is pinned to CPU 0, the load generator
 # to CPU 1, the router to ROUTER_CPU (default 0, sharing the node's core). 1000/s is one request
 # per millisecond tick of the generator, so requests never leave in bursts. Latency is quoted from
-# the moment each request was written (FixedRateGet's "sent_" figures) and from the moment it was
+# the moment each request was written (FixedRateLoad's "sent_" figures) and from the moment it was
 # due. CPU time is utime + stime from /proc/<pid>/stat (clock ticks) over each run, divided by the
 # requests of that run. Needs the build (./mvnw -B install -DskipTests).
 set -euo pipefail
@@ -48,7 +48,7 @@ HZ=$(getconf CLK_TCK)
 run() { # name port [rate]
   local n0 r0 line n1 r1 requests
   n0=$(ticks $NODE_PID); r0=$(ticks $ROUTER_PID)
-  line=$(taskset -c 1 "$JAVA_HOME/bin/java" -cp "$BENCH_JAR" dev.qache.loadtests.http.FixedRateGet \
+  line=$(taskset -c 1 "$JAVA_HOME/bin/java" -cp "$BENCH_JAR" dev.qache.loadtests.http.FixedRateLoad \
     "http://127.0.0.1:$2" "${3:-$RATE}" "$SECONDS_PER_RUN" $KEYS 5)
   n1=$(ticks $NODE_PID); r1=$(ticks $ROUTER_PID)
   requests=$(echo "$line" | awk '{ print $2 }')

@@ -50,8 +50,16 @@ final class LocalCluster implements AutoCloseable {
     private final List<Process> processes = new ArrayList<>();
     private Member router;
 
+    private final List<String> nodeOptions = new ArrayList<>();
+
     LocalCluster() throws IOException {
         this.dir = Files.createTempDirectory("qache-scenario");
+    }
+
+    /** JVM options for every node started from now on. */
+    LocalCluster withNodeOptions(String... options) {
+        nodeOptions.addAll(List.of(options));
+        return this;
     }
 
     /** Starts one node per shard (s1..sN), then a router bootstrapped with them. */
@@ -86,6 +94,7 @@ final class LocalCluster implements AutoCloseable {
     Member startNode(String name, int port, String... options) throws IOException {
         List<String> all = new ArrayList<>(
                 List.of("-Xmx256m", "-Dqache.node.memory-limit=64M", "-Dqache.cluster.token=" + CLUSTER_TOKEN));
+        all.addAll(nodeOptions);
         all.addAll(List.of(options));
         return launch(name, port, ROOT.resolve("node/target/quarkus-app/quarkus-run.jar"), all.toArray(String[]::new));
     }

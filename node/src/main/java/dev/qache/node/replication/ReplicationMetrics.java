@@ -31,6 +31,10 @@ public final class ReplicationMetrics {
                 .publishPercentileHistogram()
                 .minimumExpectedValue(Duration.ofNanos(10_000))
                 .maximumExpectedValue(Duration.ofSeconds(10))
+                // Percentiles over roughly the last 20 s, so that they describe the present load
+                // and not the start-up.
+                .distributionStatisticExpiry(Duration.ofSeconds(20))
+                .distributionStatisticBufferLength(4)
                 .register(registry);
     }
 

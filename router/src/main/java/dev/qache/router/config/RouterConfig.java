@@ -72,6 +72,13 @@ public interface RouterConfig {
         @WithDefault("3")
         int failureThreshold();
 
+        /**
+         * After the router starts, a primary it has not heard from yet is not failed over before
+         * this long (every process may be slow to start; failover would then be a false alarm).
+         */
+        @WithDefault("10s")
+        Duration startupGrace();
+
         /** Promote a replica automatically when a primary is down. */
         @WithDefault("true")
         boolean automatic();

@@ -10,6 +10,7 @@ import dev.qache.router.proxy.ProxyRoutes;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.StartupEvent;
+import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.event.Observes;
@@ -20,6 +21,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.jboss.logging.Logger;
 import org.jspecify.annotations.Nullable;
@@ -75,12 +77,31 @@ public class Failover {
                 .register(registry);
     }
 
-    void start(@Observes StartupEvent started) {
+    void start(@Observes StartupEvent started, Vertx vertx) {
         monitor.onTransition(transition -> {
             if (transition.to() == Health.DOWN && config.automatic()) {
-                worker.execute(() -> primaryDown(transition.node()));
+                submit(() -> primaryDown(transition.node()));
             }
         });
+        // Again every second for every primary still DOWN: a failover deferred (startup grace)
+        // or refused (no replica answered) is retried.
+        vertx.setPeriodic(1000, id -> {
+            if (config.automatic()) {
+                for (Shard shard : cluster.current().shards().values()) {
+                    if (monitor.health(shard.primary()) == Health.DOWN) {
+                        submit(() -> primaryDown(shard.primary()));
+                    }
+                }
+            }
+        });
+    }
+
+    private void submit(Runnable task) {
+        try {
+            worker.execute(task);
+        } catch (RejectedExecutionException shuttingDown) {
+            // The router is stopping: no failover now.
+        }
     }
 
     @PreDestroy
@@ -102,15 +123,30 @@ public class Failover {
         }
     }
 
+    /** Primaries whose loss was reported as leaving their shard unavailable; failover thread only. */
+    private final java.util.Set<String> unavailable = new java.util.HashSet<>();
+
     private void primaryDown(String node) {
+        unavailable.retainAll(cluster.current().shards().values().stream()
+                .map(Shard::primary)
+                .filter(p -> monitor.health(p) == Health.DOWN)
+                .toList());
+        if (!monitor.answeredSinceStart(node) && monitor.uptime().compareTo(config.startupGrace()) < 0) {
+            // Just started: every node, and this router, may be slow (cold JVMs, a busy host).
+            // A node not heard from yet gets the grace period before it is failed over.
+            return;
+        }
         for (Shard shard : cluster.current().shards().values()) {
             if (shard.primary().equals(node) && monitor.health(node) == Health.DOWN) {
                 try {
                     promote(shard.id(), null, false);
                 } catch (PromotionException e) {
-                    LOG.errorf(
-                            "shard %s has lost its primary %s and stays unavailable: %s",
-                            shard.id(), node, e.getMessage());
+                    // Retried every second: said once per outage, not every second.
+                    if (unavailable.add(node)) {
+                        LOG.errorf(
+                                "shard %s has lost its primary %s and stays unavailable: %s",
+                                shard.id(), node, e.getMessage());
+                    }
                 } catch (RuntimeException e) {
                     LOG.errorf(e, "failover of shard %s failed", shard.id());
                 }
@@ -160,6 +196,10 @@ public class Failover {
             String chosen = named != null ? named : best(shard);
             if (chosen == null) {
                 throw new PromotionException(409, "no replica of shard " + shardId + " answers");
+            }
+            if (!forced && monitor.health(shard.primary()) != Health.DOWN) {
+                LOG.infof("the primary %s of shard %s answered again: no failover", shard.primary(), shardId);
+                return map;
             }
             return switchRoles(shard, chosen, forced ? "forced, primary down" : "primary down");
         }

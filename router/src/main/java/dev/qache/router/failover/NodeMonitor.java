@@ -47,6 +47,7 @@ public class NodeMonitor {
     private final FailureDetector detector;
     private final Map<String, Health> health = new ConcurrentHashMap<>();
     private final Map<String, JsonObject> statuses = new ConcurrentHashMap<>();
+    private final long startedNanos = System.nanoTime();
     private final List<Consumer<Transition>> listeners = new CopyOnWriteArrayList<>();
     private Context context;
 
@@ -74,6 +75,19 @@ public class NodeMonitor {
 
     public Health health(String node) {
         return health.getOrDefault(node, Health.UP);
+    }
+
+    /**
+     * Whether this router has heard from the node since it started. A node that has not answered
+     * yet may just be slow to start, like the router itself.
+     */
+    public boolean answeredSinceStart(String node) {
+        return statuses.containsKey(node);
+    }
+
+    /** How long this router's monitor has been running. */
+    public java.time.Duration uptime() {
+        return java.time.Duration.ofNanos(System.nanoTime() - startedNanos);
     }
 
     /** The node's last answered status, or null if it never answered. */
@@ -118,6 +132,7 @@ public class NodeMonitor {
                     statuses.put(probe.node(), result.result());
                     detector.succeeded(probe.node(), probe.sequence(), answered);
                 } else {
+                    LOG.debugf("probe %d of %s failed: %s", probe.sequence(), probe.node(), result.cause());
                     detector.failed(probe.node(), probe.sequence(), answered);
                 }
                 publish(answered);
@@ -131,7 +146,7 @@ public class NodeMonitor {
             health.put(t.node(), t.to());
             if (t.to() == Health.DOWN) {
                 LOG.warnf("node %s is DOWN (%d probes failed in a row)", t.node(), config.failureThreshold());
-            } else if (t.to() == Health.UP) {
+            } else if (t.to() == Health.UP && t.from() == Health.DOWN) {
                 LOG.infof("node %s is UP again", t.node());
             }
             for (Consumer<Transition> listener : listeners) {

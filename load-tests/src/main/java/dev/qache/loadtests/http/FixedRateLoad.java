@@ -1,6 +1,7 @@
 package dev.qache.loadtests.http;
 
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpMethod;
@@ -14,7 +15,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.HdrHistogram.Histogram;
 
 /**
- * GETs of random keys at a fixed rate, an open workload: requests are sent on schedule whether or
+ * GETs (or POSTs of 100-byte values) of random keys at a fixed rate, an open workload: requests are sent on schedule whether or
  * not earlier ones have answered. Two latencies are kept for each request: from the moment it was
  * due (so a stall is not hidden by sending less: no coordinated omission) and from the moment it
  * was written (what the server and the network add, without the generator's own timer slack). One
@@ -22,10 +23,10 @@ import org.HdrHistogram.Histogram;
  * same rate and are not recorded. Prints one line: requests sent (warm-up included), errors, and
  * p50/p90/p99/max in microseconds for both views.
  *
- * <p>Usage: {@code java -cp benchmarks.jar dev.qache.loadtests.http.FixedRateGet <baseUrl> <rate/s>
- * <seconds> <keys> [warmup-seconds] [prefix]}
+ * <p>Usage: {@code java -cp benchmarks.jar dev.qache.loadtests.http.FixedRateLoad <baseUrl> <rate/s>
+ * <seconds> <keys> [warmup-seconds] [prefix] [get|post]}. A POST counts as answered on 204.
  */
-public final class FixedRateGet {
+public final class FixedRateLoad {
 
     public static void main(String[] args) throws Exception {
         URI base = URI.create(args[0]);
@@ -34,6 +35,9 @@ public final class FixedRateGet {
         int keys = Integer.parseInt(args[3]);
         int warmupSeconds = args.length > 4 ? Integer.parseInt(args[4]) : 5;
         String prefix = args.length > 5 ? args[5] : "bench:";
+        boolean post = args.length > 6 && args[6].equalsIgnoreCase("post");
+        Buffer body = Buffer.buffer("{\"value\":\"" + "v".repeat(100) + "\"}");
+        int expected = post ? 204 : 200;
         String[] uris = new String[keys];
         for (int i = 0; i < keys; i++) {
             uris[i] = "/" + prefix + i;
@@ -56,18 +60,21 @@ public final class FixedRateGet {
                 boolean recorded = counts[0] >= warmup;
                 long due = start + counts[0]++ * intervalNanos;
                 RequestOptions request = new RequestOptions()
-                        .setMethod(HttpMethod.GET)
+                        .setMethod(post ? HttpMethod.POST : HttpMethod.GET)
                         .setHost(base.getHost())
                         .setPort(base.getPort())
                         .setURI(uris[ThreadLocalRandom.current().nextInt(keys)])
                         .setIdleTimeout(5_000);
                 long sent = System.nanoTime();
                 client.request(request)
-                        .compose(r -> r.send())
+                        .compose(r -> post
+                                ? r.putHeader("Content-Type", "application/json")
+                                        .send(body)
+                                : r.send())
                         .compose(r -> r.body().map(b -> r.statusCode()))
                         .onComplete(result -> {
                             long end = System.nanoTime();
-                            if (result.failed() || result.result() != 200) {
+                            if (result.failed() || result.result() != expected) {
                                 errors.incrementAndGet();
                             } else if (recorded) {
                                 fromDue.recordValue(Math.max(1, (end - due) / 1_000));
