@@ -79,6 +79,19 @@ class ReplicationFailoverIT {
         HttpResponse<String> refused = cluster.post(replica.url() + "/k0", "{\"value\":1}");
         assertThat(refused.statusCode()).isEqualTo(421);
         assertThat(refused.body()).contains(primary().address());
+        // Deletes and expiries on the primary reach the replicas as deletes.
+        assertThat(cluster.send(java.net.http.HttpRequest.newBuilder(
+                                        java.net.URI.create(cluster.router().url() + "/k1"))
+                                .DELETE())
+                        .statusCode())
+                .isEqualTo(204);
+        cluster.post(cluster.router().url() + "/short-lived", "{\"value\":1,\"ttl\":1}");
+        for (LocalCluster.Member r : cluster.replicas("s1")) {
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> cluster.get(r.url() + "/k1").statusCode() == 404);
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> cluster.get(r.url() + "/short-lived").statusCode() == 404);
+        }
 
         // Frozen, it misses writes; resumed, it continues from the primary's backlog.
         cluster.freeze(replica);

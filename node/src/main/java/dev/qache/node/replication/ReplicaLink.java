@@ -173,6 +173,15 @@ final class ReplicaLink {
             socket.close();
             return;
         }
+        long primaryEpoch = handshake.path("epoch").asLong(-1);
+        if (primaryEpoch < epoch.getAsLong()) {
+            // Fencing: a primary that has not seen this node's map may have been deposed.
+            LOG.warnf(
+                    "replica of %s: refusing its stream, its epoch %d is older than this node's %d",
+                    primary, primaryEpoch, epoch.getAsLong());
+            socket.close();
+            return;
+        }
         String mode = handshake.path("mode").asText();
         String id = handshake.path("id").asText();
         long offset = handshake.path("offset").asLong();
