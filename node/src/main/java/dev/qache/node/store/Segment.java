@@ -268,8 +268,49 @@ final class Segment {
         table = grown;
     }
 
+    /** Bits of a cluster slot: the slot is bits 32 to 45 of the key hash (as protocol.Slots). */
+    static final int SLOT_BITS = 14;
+
+    static int slotOf(long hash) {
+        return (int) (hash >>> 32) & ((1 << SLOT_BITS) - 1);
+    }
+
+    /*
+     * Buckets are ordered by cluster slot: the slot's 14 bits are the high bits of the bucket
+     * index (the low bits of the hash fill the rest in a table larger than 16384), so the keys of
+     * one slot sit in one contiguous run of buckets, shared with neighbouring slots only in a
+     * table smaller than 16384. That run is the per-slot index migration reads: no scan of the
+     * store, and no memory per entry.
+     */
     private static int bucket(long hash, int tableLength) {
-        return (int) hash & (tableLength - 1);
+        int bits = Integer.numberOfTrailingZeros(tableLength);
+        int slot = slotOf(hash);
+        if (bits <= SLOT_BITS) {
+            return slot >>> (SLOT_BITS - bits);
+        }
+        int low = bits - SLOT_BITS;
+        return (slot << low) | ((int) hash & ((1 << low) - 1));
+    }
+
+    /** Visits the nodes of one cluster slot: one run of buckets. */
+    void forEachInSlot(int slot, Consumer<Node> visitor) {
+        int bits = Integer.numberOfTrailingZeros(table.length);
+        int from;
+        int to;
+        if (bits <= SLOT_BITS) {
+            from = slot >>> (SLOT_BITS - bits);
+            to = from + 1;
+        } else {
+            from = slot << (bits - SLOT_BITS);
+            to = (slot + 1) << (bits - SLOT_BITS);
+        }
+        for (int b = from; b < to; b++) {
+            for (Node n = table[b]; n != null; n = n.chainNext) {
+                if (bits > SLOT_BITS || slotOf(n.keyHash()) == slot) {
+                    visitor.accept(n);
+                }
+            }
+        }
     }
 
     // ---- expiry heap ----

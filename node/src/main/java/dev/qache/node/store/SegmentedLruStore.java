@@ -286,6 +286,116 @@ public final class SegmentedLruStore implements Store {
     }
 
     @Override
+    public int scanSlot(int slot, EntryVisitor visitor) {
+        checkSlot(slot);
+        long now = clock.currentTimeMillis();
+        int visited = 0;
+        java.util.List<Node> found = new java.util.ArrayList<>();
+        for (Segment segment : segments) {
+            found.clear();
+            synchronized (segment) {
+                segment.forEachInSlot(slot, found::add);
+            }
+            for (Node node : found) {
+                // Read outside the lock: data is never modified, expiry only by a later write,
+                // which the migration's own rules order after this copy.
+                byte[] data = node.data;
+                long expireAt = node.expireAtMillis;
+                if (expireAt == NO_EXPIRY || expireAt > now) {
+                    visitor.visit(data, expireAt);
+                    visited++;
+                }
+            }
+        }
+        return visited;
+    }
+
+    @Override
+    public int dropSlot(int slot) {
+        checkSlot(slot);
+        int dropped = 0;
+        java.util.List<Node> found = new java.util.ArrayList<>();
+        for (Segment segment : segments) {
+            found.clear();
+            synchronized (segment) {
+                segment.forEachInSlot(slot, found::add);
+                for (Node node : found) {
+                    segment.remove(node, node.keyHash());
+                    release(node);
+                    listener.removed(node.data);
+                }
+            }
+            dropped += found.size();
+        }
+        return dropped;
+    }
+
+    private static void checkSlot(int slot) {
+        if (slot < 0 || slot >= 1 << Segment.SLOT_BITS) {
+            throw new IllegalArgumentException("no slot " + slot);
+        }
+    }
+
+    @Override
+    public byte @Nullable [] putIfAbsent(
+            byte[] key, byte[] value, int valueOffset, int valueLength, long expireAtMillis) {
+        if (key.length > MAX_KEY_BYTES) {
+            throw new IllegalArgumentException("key longer than " + MAX_KEY_BYTES + " bytes: " + key.length);
+        }
+        long now = clock.currentTimeMillis();
+        long needed = sizer.entryBytes(key.length, valueLength, expireAtMillis != NO_EXPIRY);
+        if ((expireAtMillis != NO_EXPIRY && expireAtMillis <= now) || needed > limitBytes) {
+            return null;
+        }
+        long hash = KeyHash.of(key);
+        Segment segment = segmentFor(hash);
+        synchronized (segment) {
+            Node node = segment.find(key, hash);
+            if (node != null && !isExpired(node, now)) {
+                return null;
+            }
+        }
+        if (!reserve(needed)) {
+            return null;
+        }
+        byte[] data = Node.data(key, value, valueOffset, valueLength);
+        synchronized (segment) {
+            Node node = segment.find(key, hash);
+            if (node == null) {
+                node = new Node(data);
+                node.expireAtMillis = expireAtMillis;
+                node.accessStamp = (int) now;
+                segment.insert(node, hash);
+            } else if (isExpired(node, now)) {
+                release(node);
+                expirations.increment();
+                replace(segment, node, data, expireAtMillis, now);
+            } else {
+                usedBytes.addAndGet(-needed);
+                return null;
+            }
+            listener.stored(data, expireAtMillis);
+        }
+        return data;
+    }
+
+    @Override
+    public boolean deleteIfSame(byte[] key, byte[] entry) {
+        long hash = KeyHash.of(key);
+        Segment segment = segmentFor(hash);
+        synchronized (segment) {
+            Node node = segment.find(key, hash);
+            if (node == null || node.data != entry) {
+                return false;
+            }
+            segment.remove(node, hash);
+            release(node);
+            listener.removed(node.data);
+            return true;
+        }
+    }
+
+    @Override
     public void clear() {
         for (Segment segment : segments) {
             synchronized (segment) {

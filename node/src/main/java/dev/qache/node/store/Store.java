@@ -83,6 +83,26 @@ public interface Store {
      */
     long scan(long cursor, int maxEntries, EntryVisitor visitor);
 
+    /**
+     * Visits every live entry of one cluster slot (bits 32 to 45 of the key hash), holding each
+     * segment's lock only while it collects that slot's references, and returns how many it
+     * visited. The keys of a slot sit together in the hash tables, so this reads only them.
+     */
+    int scanSlot(int slot, EntryVisitor visitor);
+
+    /** Removes every entry of one cluster slot, telling the listener of each; returns how many. */
+    int dropSlot(int slot);
+
+    /**
+     * Stores a value only if the key has no live entry: what a migration's copy does, so that it
+     * never overwrites a newer write. Returns the stored entry array (to pass to {@link
+     * #deleteIfSame}), or null when nothing was stored (a live entry exists, or no room).
+     */
+    byte @Nullable [] putIfAbsent(byte[] key, byte[] value, int valueOffset, int valueLength, long expireAtMillis);
+
+    /** Removes the key only if its entry is still {@code entry}; returns whether it did. */
+    boolean deleteIfSame(byte[] key, byte[] entry);
+
     /** Removes every entry, without telling the change listener: for a replica about to resync. */
     void clear();
 

@@ -93,6 +93,26 @@ class EventLoopResourceTest {
         }
 
         @Override
+        public int scanSlot(int slot, EntryVisitor visitor) {
+            return delegate.scanSlot(slot, visitor);
+        }
+
+        @Override
+        public int dropSlot(int slot) {
+            return delegate.dropSlot(slot);
+        }
+
+        @Override
+        public byte[] putIfAbsent(byte[] key, byte[] value, int valueOffset, int valueLength, long expireAtMillis) {
+            return delegate.putIfAbsent(key, value, valueOffset, valueLength, expireAtMillis);
+        }
+
+        @Override
+        public boolean deleteIfSame(byte[] key, byte[] entry) {
+            return delegate.deleteIfSame(key, entry);
+        }
+
+        @Override
         public void listen(ChangeListener listener) {
             delegate.listen(listener);
         }
