@@ -1,0 +1,117 @@
+package dev.qache.router.migration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
+import static org.assertj.core.api.Assertions.assertThatIllegalStateException;
+
+import dev.qache.router.migration.Migration.Move;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Collectors;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * Table-driven: a plan, limits, a script of events, and the trace they must produce. Plan: {@code
+ * slot:from>to} separated by spaces. Events, separated by {@code ;}: {@code start@ms}, {@code
+ * tick@ms} (traced as the slots it starts), {@code copied:slot:bytes@ms}, {@code failed:slot},
+ * {@code changed:shard} (a primary changed), {@code commit}, {@code abort}. After every event but a
+ * tick the trace gets the state.
+ */
+class MigrationTest {
+
+    private static final long MS = 1_000_000L;
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', textBlock = """
+            copies in order, two at a time, then cuts over | 1:a>d 2:a>d 3:b>d | 2 | 1000000 | 3 | start@0;tick@0;tick@1;copied:1:100@2;tick@2;copied:2:100@3;copied:3:100@4;tick@5;commit | STREAMING [1,2] [] STREAMING [3] STREAMING CUTOVER [] DONE
+            the rate holds new copies back until time catches up | 1:a>d 2:a>d 3:a>d | 1 | 1000 | 3 | start@0;tick@0;copied:1:2000@10;tick@10;tick@1999;tick@2000;copied:2:10@2001;tick@2001;tick@2010 | STREAMING [1] STREAMING [] [] [2] STREAMING [] [3]
+            a failed copy is retried first | 1:a>d 2:a>d | 1 | 1000000 | 3 | start@0;tick@0;failed:1;tick@1;copied:1:5@2;tick@2 | STREAMING [1] STREAMING [1] STREAMING [2]
+            too many failures abort | 1:a>d | 1 | 1000000 | 2 | start@0;tick@0;failed:1;tick@1;failed:1;tick@2 | STREAMING [1] STREAMING [1] ABORTED []
+            a source failover restarts its copies in flight | 1:a>d 2:b>d | 2 | 1000000 | 3 | start@0;tick@0;changed:a;copied:1:5@1;tick@1;copied:2:5@2;copied:1:5@3 | STREAMING [1,2] STREAMING STREAMING [1] STREAMING CUTOVER
+            a target failover copies again what it had received | 1:a>d 2:a>d | 1 | 1000000 | 3 | start@0;tick@0;copied:1:5@1;changed:d;tick@2;copied:1:5@3;tick@3 | STREAMING [1] STREAMING STREAMING [1] STREAMING [2]
+            a target failover during cut-over goes back to streaming | 1:a>d | 1 | 1000000 | 3 | start@0;tick@0;copied:1:5@1;changed:d;tick@2 | STREAMING [1] CUTOVER STREAMING [1]
+            an unrelated failover changes nothing | 1:a>d | 1 | 1000000 | 3 | start@0;tick@0;changed:z;copied:1:5@1 | STREAMING [1] STREAMING CUTOVER
+            a copy reported after an abort is ignored | 1:a>d 2:a>d | 2 | 1000000 | 3 | start@0;tick@0;abort;copied:1:5@1;tick@2 | STREAMING [1,2] ABORTED ABORTED []
+            """)
+    void script(String name, String plan, int inFlight, long rate, int attempts, String events, String expected) {
+        List<Move> moves = new ArrayList<>();
+        for (String move : plan.trim().split(" ")) {
+            String[] slotAndShards = move.split(":");
+            String[] shards = slotAndShards[1].split(">");
+            moves.add(new Move(Integer.parseInt(slotAndShards[0]), shards[0], shards[1]));
+        }
+        Migration migration = new Migration("m1", moves, inFlight, rate, attempts);
+        List<String> trace = new ArrayList<>();
+        for (String event : events.trim().split(";")) {
+            String[] at = event.split("@");
+            long now = at.length > 1 ? Long.parseLong(at[1]) * MS : 0;
+            String[] parts = at[0].split(":");
+            switch (parts[0]) {
+                case "start" -> migration.start(now);
+                case "tick" -> {
+                    trace.add(migration.tick(now).stream()
+                            .map(m -> Integer.toString(m.slot()))
+                            .collect(Collectors.joining(",", "[", "]")));
+                    continue;
+                }
+                case "copied" -> migration.copied(Integer.parseInt(parts[1]), 1, Long.parseLong(parts[2]), now);
+                case "failed" -> migration.failed(Integer.parseInt(parts[1]), "test");
+                case "changed" -> migration.primaryChanged(parts[1]);
+                case "commit" -> migration.committed();
+                case "abort" -> migration.abort("test");
+                default -> throw new IllegalArgumentException(event);
+            }
+            trace.add(migration.state().name());
+        }
+        assertThat(String.join(" ", trace)).isEqualTo(expected.trim());
+    }
+
+    @org.junit.jupiter.api.Test
+    void plan_movesExactlyTheSlotsWhoseOwnerChanges_addingAndRemovingAShard() {
+        var ring3 = new dev.qache.router.ring.HashRing(List.of("s1", "s2", "s3"));
+        var three = dev.qache.router.ring.SlotPlanner.initial(ring3);
+        var four = dev.qache.router.ring.SlotPlanner.withShardAdded(
+                three, "s4", new dev.qache.router.ring.HashRing(List.of("s1", "s2", "s3", "s4")));
+
+        List<Move> add = Migration.plan(three, four);
+        assertThat(add).allSatisfy(move -> assertThat(move.to()).isEqualTo("s4"));
+        assertThat(add).hasSize(four.counts().get("s4"));
+        assertThat(add.size()).isBetween(16384 / 4 - 1, 16384 / 4 + 1);
+
+        var back = dev.qache.router.ring.SlotPlanner.withShardRemoved(four, "s4", ring3);
+        List<Move> remove = Migration.plan(four, back);
+        assertThat(remove).allSatisfy(move -> assertThat(move.from()).isEqualTo("s4"));
+        assertThat(remove).hasSize(add.size());
+    }
+
+    @org.junit.jupiter.api.Test
+    void progress_reportsSlotsKeysBytesRateAndEta() {
+        Migration migration = new Migration(
+                "m", List.of(new Move(1, "a", "b"), new Move(2, "a", "b"), new Move(3, "a", "b")), 1, 1L << 40, 3);
+        migration.start(0);
+        migration.tick(0);
+        migration.copied(1, 10, 1000, 1_000 * MS);
+
+        Migration.Progress progress = migration.progress(1_000 * MS);
+        assertThat(progress.slotsDone()).isEqualTo(1);
+        assertThat(progress.slotsTotal()).isEqualTo(3);
+        assertThat(progress.keysCopied()).isEqualTo(10);
+        assertThat(progress.bytesCopied()).isEqualTo(1000);
+        assertThat(progress.bytesPerSecond()).isEqualTo(1000.0);
+        assertThat(progress.etaSeconds()).isEqualTo(2.0);
+    }
+
+    @org.junit.jupiter.api.Test
+    void badPlansAndOutOfOrderCallsAreRefused() {
+        assertThatIllegalArgumentException().isThrownBy(() -> new Migration("m", List.of(), 1, 1, 1));
+        assertThatIllegalArgumentException()
+                .isThrownBy(() -> new Migration("m", List.of(new Move(1, "a", "b"), new Move(1, "a", "c")), 1, 1, 1));
+        assertThatIllegalArgumentException()
+                .isThrownBy(() -> new Migration("m", List.of(new Move(1, "a", "a")), 1, 1, 1));
+        Migration migration = new Migration("m", List.of(new Move(1, "a", "b")), 1, 1, 1);
+        assertThatIllegalStateException().isThrownBy(migration::committed);
+        migration.start(0);
+        assertThatIllegalStateException().isThrownBy(() -> migration.start(0));
+    }
+}
