@@ -15,7 +15,39 @@ import java.util.List;
  * Slot ranges are inclusive and cover 0 to 16383 exactly once, in order (empty when there are no
  * shards).
  */
-public record MapDocument(long epoch, List<ShardEntry> shards, List<SlotRange> slots) {
+public record MapDocument(long epoch, List<ShardEntry> shards, List<SlotRange> slots, List<SlotRange> moving) {
+
+    /** A map with no migration under way. */
+    public MapDocument(long epoch, List<ShardEntry> shards, List<SlotRange> slots) {
+        this(epoch, shards, slots, List.of());
+    }
+
+    /**
+     * The target shard of each slot being migrated (null where none), from {@code moving}: ranges
+     * of slots whose keys are being copied from their owner in {@code slots} to the range's shard.
+     * Until the copy ends and a new map flips them, writes of those slots go to the target, reads
+     * try the target and then the owner, deletes go to both.
+     */
+    public String[] slotTargets() {
+        String[] targets = new String[Slots.COUNT];
+        if (moving == null) {
+            return targets;
+        }
+        java.util.Set<String> ids = new java.util.HashSet<>();
+        for (ShardEntry shard : shards == null ? List.<ShardEntry>of() : shards) {
+            ids.add(shard.id());
+        }
+        for (SlotRange range : moving) {
+            if (range.from() < 0 || range.to() < range.from() || range.to() >= Slots.COUNT) {
+                throw new IllegalArgumentException("bad moving range " + range);
+            }
+            if (!ids.contains(range.shard())) {
+                throw new IllegalArgumentException("moving range " + range + " names an unknown shard");
+            }
+            java.util.Arrays.fill(targets, range.from(), range.to() + 1, range.shard());
+        }
+        return targets;
+    }
 
     /** One shard: its id, its primary and its replicas, each {@code host:port}. */
     public record ShardEntry(String id, String primary, List<String> replicas) {}

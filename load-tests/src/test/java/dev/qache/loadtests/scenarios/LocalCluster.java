@@ -225,7 +225,7 @@ final class LocalCluster implements AutoCloseable {
         return new Member(name, port, process);
     }
 
-    private void awaitReady(Iterable<Member> members) {
+    void awaitReady(Iterable<Member> members) {
         for (Member member : members) {
             await().atMost(Duration.ofSeconds(60))
                     .pollInterval(Duration.ofMillis(100))

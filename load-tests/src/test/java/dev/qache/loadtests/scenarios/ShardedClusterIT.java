@@ -8,7 +8,6 @@ import dev.qache.protocol.Slots;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -152,8 +151,11 @@ class ShardedClusterIT {
                 assertThat(response.statusCode()).as(key).isEqualTo(200);
             }
         }
-        assertThat(List.of(clusterView().get("shards").findValuesAsText("health")))
-                .as("the admin API shows the dead node")
-                .anySatisfy(health -> assertThat(health).contains("down"));
+        // The failure detector calls it down after three failed probes (about 300 ms).
+        org.awaitility.Awaitility.await()
+                .atMost(java.time.Duration.ofSeconds(5))
+                .untilAsserted(() -> assertThat(clusterView().get("shards").findValuesAsText("health"))
+                        .as("the admin API shows the dead node")
+                        .contains("down"));
     }
 }

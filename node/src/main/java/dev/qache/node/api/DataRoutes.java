@@ -3,6 +3,7 @@ package dev.qache.node.api;
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import dev.qache.node.cluster.SlotOwnership;
 import dev.qache.node.config.NodeConfig;
+import dev.qache.node.migration.SlotTransfer;
 import dev.qache.node.store.PutResult;
 import dev.qache.node.store.Store;
 import dev.qache.node.store.StoredValue;
@@ -57,12 +58,14 @@ public class DataRoutes {
 
     private final Store store;
     private final SlotOwnership ownership;
+    private final SlotTransfer slots;
     private final int maxKeyBytes;
     private final long maxValueBytes;
     private final boolean baselineRoute;
 
-    DataRoutes(Store store, SlotOwnership ownership, NodeConfig config) {
+    DataRoutes(Store store, SlotOwnership ownership, SlotTransfer slots, NodeConfig config) {
         this.store = store;
+        this.slots = slots;
         this.ownership = ownership;
         this.maxKeyBytes = config.maxKeySize();
         this.maxValueBytes = config.maxValueSize().asLongValue();
@@ -91,7 +94,7 @@ public class DataRoutes {
     }
 
     private void get(RoutingContext ctx) {
-        KeyCodec.Key key = keyOf(ctx, false);
+        KeyCodec.Key key = keyOf(ctx, Access.READ);
         if (key == null) {
             return;
         }
@@ -138,7 +141,7 @@ public class DataRoutes {
     }
 
     private void post(RoutingContext ctx) {
-        KeyCodec.Key key = keyOf(ctx, true);
+        KeyCodec.Key key = keyOf(ctx, Access.WRITE);
         if (key == null) {
             return;
         }
@@ -180,10 +183,11 @@ public class DataRoutes {
     }
 
     private void delete(RoutingContext ctx) {
-        KeyCodec.Key key = keyOf(ctx, true);
+        KeyCodec.Key key = keyOf(ctx, Access.DELETE);
         if (key == null) {
             return;
         }
+        slots.deleting(key.bytes());
         if (store.delete(key.bytes())) {
             ctx.response().setStatusCode(204).end();
         } else {
@@ -245,7 +249,13 @@ public class DataRoutes {
      * The request's key, or null once a 400 (bad key) or 421 (not this node's slot, or a write to a
      * replica) is sent.
      */
-    private KeyCodec.Key keyOf(RoutingContext ctx, boolean write) {
+    private enum Access {
+        READ,
+        WRITE,
+        DELETE
+    }
+
+    private KeyCodec.Key keyOf(RoutingContext ctx, Access access) {
         KeyCodec.Key key;
         try {
             key = KeyCodec.decode(ctx.request().path(), maxKeyBytes);
@@ -253,7 +263,11 @@ public class DataRoutes {
             Problem.send(ctx.response(), 400, "bad-key", "Bad Request", e.getMessage());
             return null;
         }
-        String owner = write ? ownership.writeMisdirectedTo(key.bytes()) : ownership.misdirectedTo(key.bytes());
+        String owner = switch (access) {
+            case READ -> ownership.misdirectedTo(key.bytes());
+            case WRITE -> ownership.writeMisdirectedTo(key.bytes());
+            case DELETE -> ownership.deleteMisdirectedTo(key.bytes());
+        };
         if (owner != null) {
             ctx.response().headers().set(HttpHeaders.CONTENT_TYPE, Problem.PROBLEM_JSON);
             ctx.response()
@@ -263,7 +277,7 @@ public class DataRoutes {
                             "misdirected",
                             "Misdirected Request",
                             ownership.misdirectedTo(key.bytes()) == null
-                                    ? "this node is a replica and takes no writes; its shard's primary is " + owner
+                                    ? "this node takes no writes of the key: send them to " + owner
                                     : "this node does not serve the key's slot; its shard's primary is " + owner,
                             "owner",
                             owner)));

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.qache.node.cluster.SlotOwnership;
 import dev.qache.node.config.ClusterConfig;
+import dev.qache.node.migration.SlotTransfer;
 import dev.qache.node.replication.Replication;
 import dev.qache.node.store.Store;
 import dev.qache.node.store.StoreStats;
@@ -44,11 +45,14 @@ public class InternalRoutes {
 
     private final SlotOwnership ownership;
     private final Replication replication;
+    private final SlotTransfer slots;
     private final Store store;
     private final byte[] expectedAuthorization;
 
-    InternalRoutes(SlotOwnership ownership, Replication replication, Store store, ClusterConfig config) {
+    InternalRoutes(
+            SlotOwnership ownership, Replication replication, Store store, SlotTransfer slots, ClusterConfig config) {
         this.ownership = ownership;
+        this.slots = slots;
         this.replication = replication;
         this.store = store;
         this.expectedAuthorization = config.token()
@@ -132,6 +136,7 @@ public class InternalRoutes {
                     "epoch " + map.epoch() + " is older than this node's " + ownership.epoch());
             return;
         }
+        slots.mapInstalled();
         if (map.epoch() != before) {
             LOG.infof(
                     "installed cluster map epoch %d (was %d): this node (%s) serves shard %s",

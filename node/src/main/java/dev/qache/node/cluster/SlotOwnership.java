@@ -42,9 +42,31 @@ public final class SlotOwnership {
             Role role,
             @Nullable String primary,
             BitSet owned,
-            String[] primaryBySlot) {}
+            BitSet importing,
+            String[] primaryBySlot,
+            String[] writeShard,
+            java.util.Map<String, String> primaries) {}
 
     private final AtomicReference<@Nullable View> view = new AtomicReference<>();
+
+    /** Slots the last accepted map took away from this node's shard; guarded by this. */
+    private BitSet lastDropped = new BitSet();
+
+    /**
+     * The slots this node served under the previous map and does not serve under the last one
+     * accepted: their keys are to be dropped (a migration moved them away).
+     */
+    public synchronized BitSet takeDropped() {
+        BitSet dropped = lastDropped;
+        lastDropped = new BitSet();
+        return dropped;
+    }
+
+    /** Whether keys of this slot are being copied to this node's shard (a migration). */
+    public boolean importing(int slot) {
+        View v = view.get();
+        return v != null && v.importing.get(slot);
+    }
 
     /** Applies a pushed map; {@code self} is this node's address as the map names it. */
     public synchronized Outcome accept(MapDocument map, String self) {
@@ -53,6 +75,7 @@ public final class SlotOwnership {
             return Outcome.STALE;
         }
         String[] owners = map.slotOwners();
+        String[] targets = map.slotTargets();
         String shardId = null;
         Role role = Role.NONE;
         String primary = null;
@@ -66,16 +89,32 @@ public final class SlotOwnership {
             }
         }
         BitSet owned = new BitSet(Slots.COUNT);
+        BitSet importing = new BitSet(Slots.COUNT);
         String[] primaryBySlot = new String[Slots.COUNT];
+        String[] writeShard = new String[Slots.COUNT];
         for (int slot = 0; slot < Slots.COUNT; slot++) {
             if (owners[slot] != null) {
                 primaryBySlot[slot] = primaries.get(owners[slot]);
+                writeShard[slot] = targets[slot] == null ? owners[slot] : targets[slot];
                 if (owners[slot].equals(shardId)) {
                     owned.set(slot);
                 }
+                if (targets[slot] != null && targets[slot].equals(shardId)) {
+                    owned.set(slot);
+                    importing.set(slot);
+                }
             }
         }
-        view.set(new View(map.epoch(), self, shardId, role, primary, owned, primaryBySlot));
+        View previous = view.get();
+        view.set(new View(
+                map.epoch(), self, shardId, role, primary, owned, importing, primaryBySlot, writeShard, primaries));
+        if (previous != null && previous.shardId != null) {
+            BitSet dropped = (BitSet) previous.owned.clone();
+            dropped.andNot(owned);
+            lastDropped = dropped;
+        } else {
+            lastDropped = new BitSet();
+        }
         return Outcome.ACCEPTED;
     }
 
@@ -89,19 +128,35 @@ public final class SlotOwnership {
         return v.owned.get(slot) ? null : v.primaryBySlot[slot];
     }
 
-    /** The epoch of the map in force, or -1 before any. */
     /**
-     * Where a write of {@code key} belongs when not here: the owning shard's primary for a slot
-     * this node does not serve, this shard's primary when this node is a replica; else null.
+     * Where a write of {@code key} belongs when not here: the primary of the shard that takes the
+     * slot's writes (its owner, or during a migration its target), or this shard's primary when
+     * this node is a replica; null when this node takes it.
      */
     public @Nullable String writeMisdirectedTo(byte[] key) {
         View v = view.get();
         if (v == null) {
             return null;
         }
+        String shard = v.writeShard[Slots.of(key)];
+        if (shard == null || shard.equals(v.shardId)) {
+            return v.role == Role.REPLICA ? v.primary : null;
+        }
+        return v.primaries.get(shard);
+    }
+
+    /**
+     * Where a delete of {@code key} belongs when not here. Deletes of a migrating slot go to both
+     * its source and its target, so a primary that serves the slot (owner or target) takes them.
+     */
+    public @Nullable String deleteMisdirectedTo(byte[] key) {
+        View v = view.get();
+        if (v == null) {
+            return null;
+        }
         int slot = Slots.of(key);
         if (!v.owned.get(slot)) {
-            return v.primaryBySlot[slot];
+            return v.primaries.get(v.writeShard[slot]);
         }
         return v.role == Role.REPLICA ? v.primary : null;
     }
@@ -123,6 +178,7 @@ public final class SlotOwnership {
         return v == null ? null : v.self;
     }
 
+    /** The epoch of the map in force, or -1 before any. */
     public long epoch() {
         View v = view.get();
         return v == null ? -1 : v.epoch;

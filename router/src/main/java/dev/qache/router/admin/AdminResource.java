@@ -6,13 +6,17 @@ import dev.qache.protocol.Problems;
 import dev.qache.router.cluster.ClusterMap;
 import dev.qache.router.cluster.ClusterMapJson;
 import dev.qache.router.cluster.ClusterState;
+import dev.qache.router.cluster.MapPusher;
 import dev.qache.router.cluster.Shard;
 import dev.qache.router.failover.Failover;
 import dev.qache.router.failover.NodeMonitor;
+import dev.qache.router.migration.Migration;
+import dev.qache.router.migration.MigrationRunner;
 import io.smallrye.common.annotation.Blocking;
 import io.smallrye.common.annotation.NonBlocking;
 import io.vertx.core.json.JsonObject;
 import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
@@ -48,9 +52,21 @@ public class AdminResource {
     private final ClusterState cluster;
     private final NodeMonitor monitor;
     private final Failover failover;
+    private final MigrationRunner migrations;
+    private final MapPusher pusher;
 
-    AdminResource(ClusterState cluster, NodeMonitor monitor, Failover failover) {
+    /** How long a map change waits for the primaries to take the new map before it is published. */
+    private static final java.time.Duration PUSH_WAIT = java.time.Duration.ofSeconds(2);
+
+    AdminResource(
+            ClusterState cluster,
+            NodeMonitor monitor,
+            Failover failover,
+            MigrationRunner migrations,
+            MapPusher pusher) {
         this.cluster = cluster;
+        this.pusher = pusher;
+        this.migrations = migrations;
         this.monitor = monitor;
         this.failover = failover;
     }
@@ -157,6 +173,63 @@ public class AdminResource {
         }
     }
 
+    /**
+     * Starts removing a shard: its slots are copied to the others while every shard serves, then
+     * it leaves the map. 202 with the map naming the moving slots; 404 for an unknown shard; 409
+     * for the last shard or while another migration runs.
+     */
+    @DELETE
+    @Path("/shards/{id}")
+    @Blocking
+    public Response removeShard(@PathParam("id") String id) throws IOException {
+        if (!cluster.current().shards().containsKey(id)) {
+            return problem(404, "not-found", "no shard " + id);
+        }
+        try {
+            ClusterMap next = cluster.update(
+                    map -> map.withShardRemoved(id), map -> pusher.pushToPrimariesAndWait(map, PUSH_WAIT));
+            return Response.status(202).entity(ClusterMapJson.toDocument(next)).build();
+        } catch (IllegalArgumentException conflict) {
+            return problem(409, "conflict", conflict.getMessage());
+        }
+    }
+
+    /** A migration as {@code GET /admin/migrations} shows it. */
+    public record MigrationView(
+            String id,
+            String state,
+            int slotsDone,
+            int slotsTotal,
+            long keysCopied,
+            long bytesCopied,
+            double bytesPerSecond,
+            double etaSeconds,
+            String reason) {}
+
+    /** The migration under way, or the last one: progress, rate and ETA. */
+    @GET
+    @Path("/migrations")
+    @NonBlocking
+    public Map<String, List<MigrationView>> migrations() {
+        Migration m = migrations.current();
+        if (m == null) {
+            return Map.of("migrations", List.of());
+        }
+        Migration.Progress p = m.progress(System.nanoTime());
+        return Map.of(
+                "migrations",
+                List.of(new MigrationView(
+                        m.id(),
+                        p.state().name().toLowerCase(Locale.ROOT),
+                        p.slotsDone(),
+                        p.slotsTotal(),
+                        p.keysCopied(),
+                        p.bytesCopied(),
+                        p.bytesPerSecond(),
+                        p.etaSeconds(),
+                        p.reason())));
+    }
+
     /** Adds a replica to a shard; it does a full sync from the primary. 201 with the new map. */
     @POST
     @Path("/shards/{id}/replicas")
@@ -210,7 +283,8 @@ public class AdminResource {
         }
         Shard shard = new Shard(id, request.primary(), replicas);
         try {
-            ClusterMap next = cluster.update(map -> map.withShardAdded(shard));
+            ClusterMap next = cluster.update(
+                    map -> map.withShardAdded(shard), map -> pusher.pushToPrimariesAndWait(map, PUSH_WAIT));
             return Response.status(201).entity(ClusterMapJson.toDocument(next)).build();
         } catch (IllegalArgumentException conflict) {
             return problem(409, "conflict", conflict.getMessage());

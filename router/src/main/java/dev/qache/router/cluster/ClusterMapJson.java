@@ -8,6 +8,8 @@ import dev.qache.router.ring.SlotAssignment;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /** Converts the cluster map to and from its JSON form, {@link MapDocument}. */
 public final class ClusterMapJson {
@@ -31,7 +33,21 @@ public final class ClusterMapJson {
         List<MapDocument.ShardEntry> shards = map.shards().values().stream()
                 .map(s -> new MapDocument.ShardEntry(s.id(), s.primary(), s.replicas()))
                 .toList();
-        return new MapDocument(map.epoch(), shards, ranges);
+        List<MapDocument.SlotRange> moving = new ArrayList<>();
+        int start = -1;
+        String target = null;
+        for (int slot = 0; slot <= Slots.COUNT; slot++) {
+            String t = slot == Slots.COUNT ? null : map.targetOf(slot);
+            if (target != null && !target.equals(t)) {
+                moving.add(new MapDocument.SlotRange(start, slot - 1, target));
+                target = null;
+            }
+            if (t != null && target == null) {
+                start = slot;
+                target = t;
+            }
+        }
+        return new MapDocument(map.epoch(), shards, ranges, moving);
     }
 
     public static ClusterMap fromDocument(MapDocument document) {
@@ -41,7 +57,14 @@ public final class ClusterMapJson {
                         .map(s -> new Shard(s.id(), s.primary(), s.replicas()))
                         .toList();
         SlotAssignment slots = shards.isEmpty() ? null : SlotAssignment.of(document.slotOwners());
-        return ClusterMap.restore(document.epoch(), shards, slots);
+        Map<Integer, String> moving = new TreeMap<>();
+        String[] targets = document.slotTargets();
+        for (int slot = 0; slot < targets.length; slot++) {
+            if (targets[slot] != null) {
+                moving.put(slot, targets[slot]);
+            }
+        }
+        return ClusterMap.restore(document.epoch(), shards, slots, moving);
     }
 
     public static byte[] write(ClusterMap map) {

@@ -57,6 +57,29 @@ public class MapPusher {
         return send(address, Buffer.buffer(ClusterMapJson.write(map)));
     }
 
+    /**
+     * Pushes {@code map} to every primary and waits (at most {@code timeout}) for their answers:
+     * a migration's start and end go through here before the router routes by the new map, so a
+     * node never sees a write the map it holds would send elsewhere. Blocks: not on an event loop.
+     */
+    public void pushToPrimariesAndWait(ClusterMap map, java.time.Duration timeout) {
+        Buffer body = Buffer.buffer(ClusterMapJson.write(map));
+        List<java.util.concurrent.CompletableFuture<Integer>> pushes = new ArrayList<>();
+        for (Shard shard : map.shards().values()) {
+            pushes.add(send(shard.primary(), body).toCompletionStage().toCompletableFuture());
+        }
+        try {
+            java.util.concurrent.CompletableFuture.allOf(pushes.toArray(java.util.concurrent.CompletableFuture[]::new))
+                    .get(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Exception e) {
+            LOG.warnf(
+                    "not every primary took the map of epoch %d in time (%s); the periodic push goes on",
+                    map.epoch(), e.toString());
+        }
+    }
+
     private Future<Integer> send(String address, Buffer body) {
         int colon = address.lastIndexOf(':');
         RequestOptions request = new RequestOptions()

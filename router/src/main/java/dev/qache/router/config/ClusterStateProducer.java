@@ -31,10 +31,9 @@ public class ClusterStateProducer {
                     "recovered cluster map epoch %d with shards %s from %s",
                     map.epoch(), map.shards().keySet(), file.path());
         } else {
-            map = ClusterMap.empty();
-            for (String spec : config.shards().orElse(List.of())) {
-                map = map.withShardAdded(parse(spec));
-            }
+            map = ClusterMap.bootstrap(config.shards().orElse(List.of()).stream()
+                    .map(ClusterStateProducer::parse)
+                    .toList());
             LOG.infof(
                     "bootstrapped cluster map epoch %d with shards %s into %s",
                     map.epoch(), map.shards().keySet(), file.path());

@@ -58,6 +58,27 @@ public interface RouterConfig {
 
     Failover failover();
 
+    Migration migration();
+
+    /** Rebalancing: copying slots to the shards that take them over. */
+    interface Migration {
+        /** Slots copied at the same time. */
+        @WithDefault("4")
+        int slotsInFlight();
+
+        /** Upper bound on the copy rate, in bytes per second, so client traffic is not starved. */
+        @WithDefault("64M")
+        MemorySize rate();
+
+        /** Attempts per slot before the migration is aborted. */
+        @WithDefault("5")
+        int attempts();
+
+        /** How often the migration starts the next copies. */
+        @WithDefault("20ms")
+        Duration tickInterval();
+    }
+
     /** Failure detection and promotion. */
     interface Failover {
         /** How often every node is probed. */

@@ -2,6 +2,8 @@ package dev.qache.router.proxy;
 
 import dev.qache.protocol.KeyCodec;
 import dev.qache.protocol.Problems;
+import dev.qache.protocol.Slots;
+import dev.qache.router.cluster.ClusterMap;
 import dev.qache.router.cluster.ClusterState;
 import dev.qache.router.cluster.Shard;
 import dev.qache.router.config.RouterConfig;
@@ -13,6 +15,7 @@ import io.micrometer.core.instrument.Timer;
 import io.smallrye.faulttolerance.api.CircuitBreakerState;
 import io.smallrye.faulttolerance.api.TypedGuard;
 import io.vertx.core.Context;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
@@ -200,6 +203,12 @@ public class ProxyRoutes {
         Shard shard = found.get();
         HttpMethod method = ctx.request().method();
         long startNanos = System.nanoTime();
+        ClusterMap map = cluster.current();
+        String target = map.targetOf(Slots.of(key.bytes()));
+        if (target != null && map.shards().containsKey(target)) {
+            migrating(ctx, shard, map.shards().get(target), method, startNanos);
+            return;
+        }
         if (method == HttpMethod.GET) {
             // A primary known to be down is not waited for: a replica answers at once.
             boolean primaryDown = monitor.health(shard.primary()) == FailureDetector.Health.DOWN;
@@ -222,6 +231,80 @@ public class ProxyRoutes {
         }
         Buffer body = method == HttpMethod.POST ? ctx.body().buffer() : null;
         send(ctx, shard, shard.primary(), method, body, 1, startNanos, gate);
+    }
+
+    /*
+     * A slot being migrated, from shard `from` to shard `to` (DESIGN.md): writes go to the target;
+     * reads try the target and, on a miss, the source (the key may not be copied yet); deletes go
+     * to both, and the answer is 204 if either had the key.
+     */
+    private void migrating(RoutingContext ctx, Shard from, Shard to, HttpMethod method, long startNanos) {
+        Buffer body = method == HttpMethod.POST ? ctx.body().buffer() : null;
+        Future<Answer> first = once(ctx, to.primary(), method, body);
+        Future<Answer> answer;
+        if (method == HttpMethod.GET) {
+            answer = first.compose(a -> a.response().statusCode() == 404
+                    ? once(ctx, from.primary(), method, null).compose(b -> {
+                        // The source took the new map meanwhile (the slot has flipped):
+                        // it names the owner, which now has every key of the slot.
+                        String owner = b.response().statusCode() == 421 ? ownerNamedBy(b) : null;
+                        return owner == null ? Future.succeededFuture(b) : once(ctx, owner, method, null);
+                    })
+                    : Future.succeededFuture(a));
+        } else if (method == HttpMethod.DELETE) {
+            Future<Answer> source = once(ctx, from.primary(), method, null);
+            answer = Future.join(first, source).transform(ignored -> {
+                if (first.succeeded() && first.result().response().statusCode() == 204) {
+                    return first;
+                }
+                if (source.succeeded() && source.result().response().statusCode() == 204) {
+                    return source;
+                }
+                return first;
+            });
+        } else {
+            answer = first;
+        }
+        answer.onComplete(result -> {
+            if (ctx.response().ended() || ctx.response().closed()) {
+                return;
+            }
+            if (result.succeeded()) {
+                record(to, "answered-migrating", startNanos);
+                relay(ctx.response(), result.result());
+            } else {
+                record(to, "unreachable", startNanos);
+                unavailable(
+                        ctx.response(),
+                        "shard " + to.id() + " (taking over the key's slot) did not answer: "
+                                + result.cause().getMessage());
+            }
+        });
+    }
+
+    /** The forwarded call to {@code node}: the client's URI and content type, bounded by {@code timeout}. */
+    private static RequestOptions options(RoutingContext ctx, String node, HttpMethod method, long timeout) {
+        int colon = node.lastIndexOf(':');
+        RequestOptions options = new RequestOptions()
+                .setMethod(method)
+                .setHost(node.substring(0, colon))
+                .setPort(Integer.parseInt(node.substring(colon + 1)))
+                .setURI(ctx.request().uri())
+                .setConnectTimeout(timeout)
+                .setIdleTimeout(timeout);
+        String contentType = ctx.request().getHeader(HttpHeaders.CONTENT_TYPE);
+        if (contentType != null) {
+            options.putHeader(HttpHeaders.CONTENT_TYPE, contentType);
+        }
+        return options;
+    }
+
+    /** One forwarded call, bounded by the forward timeout, without retry. */
+    private Future<Answer> once(RoutingContext ctx, String node, HttpMethod method, Buffer body) {
+        return clients.get()
+                .request(options(ctx, node, method, timeoutMillis))
+                .compose(request -> body == null ? request.send() : request.send(body))
+                .compose(response -> response.body().map(bytes -> new Answer(response, bytes)));
     }
 
     /** A replica for a read, rotating between the shard's replicas the detector does not call down. */
@@ -252,18 +335,7 @@ public class ProxyRoutes {
                         && !shard.replicas().isEmpty()
                 ? Math.min(timeoutMillis, replicaReadAfterMillis)
                 : timeoutMillis;
-        int colon = node.lastIndexOf(':');
-        RequestOptions options = new RequestOptions()
-                .setMethod(method)
-                .setHost(node.substring(0, colon))
-                .setPort(Integer.parseInt(node.substring(colon + 1)))
-                .setURI(ctx.request().uri())
-                .setConnectTimeout(timeout)
-                .setIdleTimeout(timeout);
-        String contentType = ctx.request().getHeader(HttpHeaders.CONTENT_TYPE);
-        if (contentType != null) {
-            options.putHeader(HttpHeaders.CONTENT_TYPE, contentType);
-        }
+        RequestOptions options = options(ctx, node, method, timeout);
         HttpClient client = clients.get();
         breakerFor(node)
                 .get(() -> client.request(options)
@@ -284,6 +356,17 @@ public class ProxyRoutes {
                         if (now != null && !now.primary().equals(node)) {
                             gate.inFlight.incrementAndGet();
                             send(ctx, now, now.primary(), method, body, 1, startNanos, gate);
+                            return;
+                        }
+                        // Or the node holds a newer map than this router has published yet (a
+                        // migration starting or ending): follow the owner it names, once.
+                        String owner = ownerNamedBy(answer);
+                        if (owner != null && !owner.equals(node)) {
+                            once(ctx, owner, method, body).onComplete(second -> {
+                                if (!ctx.response().ended() && !ctx.response().closed()) {
+                                    relay(ctx.response(), second.succeeded() ? second.result() : answer);
+                                }
+                            });
                             return;
                         }
                     }
@@ -366,6 +449,16 @@ public class ProxyRoutes {
             gate.paused = true;
         }
         return gate;
+    }
+
+    /** The {@code owner} member of a 421 problem body, or null. */
+    private static String ownerNamedBy(Answer answer) {
+        try {
+            Object owner = answer.body().toJsonObject().getValue("owner");
+            return owner instanceof String address && address.lastIndexOf(':') > 0 ? address : null;
+        } catch (RuntimeException notJson) {
+            return null;
+        }
     }
 
     private record Answer(HttpClientResponse response, Buffer body) {}

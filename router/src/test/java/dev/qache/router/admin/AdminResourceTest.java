@@ -1,6 +1,7 @@
 package dev.qache.router.admin;
 
 import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.hasItems;
@@ -80,19 +81,32 @@ class AdminResourceTest {
                 .statusCode(409);
         admin().get("/admin/cluster").then().body("epoch", equalTo(epoch));
 
-        admin().contentType("application/json")
+        java.util.List<java.util.Map<String, Object>> moving = admin().contentType("application/json")
                 .body("{\"id\":\"c\",\"primary\":\"127.0.0.1:7998\",\"replicas\":[\"127.0.0.1:7997\"]}")
                 .post("/admin/shards")
                 .then()
                 .statusCode(201)
                 .body("epoch", equalTo(epoch + 1))
-                .body("shards", hasSize(3));
-        admin().get("/admin/cluster").then().body("shards.find { it.id == 'c' }.slots", equalTo(16384 / 3));
-        // Nothing listens at c's addresses: the failure detector finds them down within a second.
-        await().atMost(Duration.ofSeconds(5))
+                .body("shards", hasSize(3))
+                .extract()
+                .path("moving");
+        assertThat(moving.stream()
+                        .mapToInt(range -> (Integer) range.get("to") - (Integer) range.get("from") + 1)
+                        .sum())
+                .isEqualTo(16384 / 3);
+        // Nothing listens at c's address, so every copy fails: the migration is aborted,
+        // the slots stay where they were and c leaves the map.
+        await().atMost(Duration.ofSeconds(10))
+                .untilAsserted(() -> admin().get("/admin/migrations")
+                        .then()
+                        .body("migrations[0].state", equalTo("aborted"))
+                        .body("migrations[0].slotsTotal", equalTo(16384 / 3))
+                        .body("migrations[0].reason", org.hamcrest.Matchers.containsString("failed 5 times")));
+        await().atMost(Duration.ofSeconds(10))
                 .untilAsserted(() -> admin().get("/admin/cluster")
                         .then()
-                        .body("shards.find { it.id == 'c' }.nodes.health", hasItems("down")));
+                        .body("epoch", equalTo(epoch + 2))
+                        .body("shards.id", org.hamcrest.Matchers.not(hasItems("c"))));
     }
 
     @Test

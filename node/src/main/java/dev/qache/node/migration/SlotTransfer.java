@@ -1,0 +1,200 @@
+package dev.qache.node.migration;
+
+import dev.qache.node.api.Problem;
+import dev.qache.node.cluster.SlotOwnership;
+import dev.qache.node.config.ClusterConfig;
+import dev.qache.node.store.Store;
+import dev.qache.protocol.Slots;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Singleton;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.BitSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.jboss.logging.Logger;
+
+/**
+ * A node's part in migrations.
+ *
+ * <p>{@code GET /_internal/slots/{slot}}: the slot's live entries as SET records (the replication
+ * format), read from the store's per-slot index. {@code POST /_internal/slots/{slot}/import?from=
+ * host:port}: this node (the slot's target) fetches them from the source and stores each with
+ * {@link Store#putIfAbsent}, so a key written here since the migration began keeps its newer
+ * value; a key deleted here meanwhile (a tombstone, kept while the slot is importing) is removed
+ * again if the copy brought it back. Answers {@code {"keys": n, "bytes": b}}.
+ *
+ * <p>When a new map takes slots away from this node's shard, their keys are dropped on a
+ * background thread.
+ */
+@Singleton
+public class SlotTransfer {
+
+    private static final Logger LOG = Logger.getLogger(SlotTransfer.class);
+    private static final String SET_RECORD = "S";
+
+    private final Store store;
+    private final SlotOwnership ownership;
+    private final HttpClient client;
+    private final String token;
+    private final Map<Integer, Set<ByteBuffer>> tombstones = new ConcurrentHashMap<>();
+    private final ExecutorService dropper = Executors.newSingleThreadExecutor(
+            Thread.ofPlatform().daemon().name("qache-slot-drop").factory());
+
+    SlotTransfer(Store store, SlotOwnership ownership, Vertx vertx, ClusterConfig cluster) {
+        this.store = store;
+        this.ownership = ownership;
+        this.token = cluster.token().orElse("");
+        this.client = vertx.createHttpClient(new HttpClientOptions()
+                .setKeepAlive(true)
+                .setTcpNoDelay(true)
+                .setConnectTimeout(2_000)
+                .setMaxPoolSize(8));
+    }
+
+    void register(@Observes Router router) {
+        router.route(HttpMethod.GET, "/_internal/slots/:slot").handler(this::export);
+        router.route(HttpMethod.POST, "/_internal/slots/:slot/import").handler(this::importSlot);
+    }
+
+    /** Before a client delete of {@code key}: remembered while its slot is importing. */
+    public void deleting(byte[] key) {
+        int slot = Slots.of(key);
+        if (ownership.importing(slot)) {
+            tombstones.computeIfAbsent(slot, s -> ConcurrentHashMap.newKeySet()).add(ByteBuffer.wrap(key.clone()));
+        }
+    }
+
+    /** After a map is installed: drop what moved away, forget tombstones of finished imports. */
+    public void mapInstalled() {
+        tombstones.keySet().removeIf(slot -> !ownership.importing(slot));
+        BitSet dropped = ownership.takeDropped();
+        if (!dropped.isEmpty()) {
+            dropper.execute(() -> {
+                long keys = 0;
+                for (int slot = dropped.nextSetBit(0); slot >= 0; slot = dropped.nextSetBit(slot + 1)) {
+                    keys += store.dropSlot(slot);
+                }
+                LOG.infof("dropped %d keys of %d slots that moved to other shards", keys, dropped.cardinality());
+            });
+        }
+    }
+
+    private static int slotParam(RoutingContext ctx) {
+        try {
+            int slot = Integer.parseInt(ctx.pathParam("slot"));
+            return slot >= 0 && slot < Slots.COUNT ? slot : -1;
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    private void export(RoutingContext ctx) {
+        int slot = slotParam(ctx);
+        if (slot < 0) {
+            Problem.send(ctx.response(), 400, "bad-request", "Bad Request", "a slot is 0 to " + (Slots.COUNT - 1));
+            return;
+        }
+        Buffer out = Buffer.buffer();
+        store.scanSlot(
+                slot,
+                (entry, expireAt) -> out.appendByte((byte) 1)
+                        .appendLong(expireAt)
+                        .appendInt(entry.length)
+                        .appendBytes(entry));
+        ctx.response()
+                .putHeader(HttpHeaders.CONTENT_TYPE, "application/octet-stream")
+                .end(out);
+    }
+
+    private void importSlot(RoutingContext ctx) {
+        int slot = slotParam(ctx);
+        String from = ctx.request().getParam("from");
+        if (slot < 0 || from == null || from.lastIndexOf(':') < 1) {
+            Problem.send(ctx.response(), 400, "bad-request", "Bad Request", "import needs a slot and ?from=host:port");
+            return;
+        }
+        int colon = from.lastIndexOf(':');
+        RequestOptions request = new RequestOptions()
+                .setMethod(HttpMethod.GET)
+                .setHost(from.substring(0, colon))
+                .setPort(Integer.parseInt(from.substring(colon + 1)))
+                .setURI("/_internal/slots/" + slot)
+                .setIdleTimeout(10_000)
+                .putHeader(HttpHeaders.AUTHORIZATION, "Bearer " + token);
+        client.request(request)
+                .compose(r -> r.send()
+                        .compose(response -> response.statusCode() == 200
+                                ? response.body()
+                                : io.vertx.core.Future.failedFuture("the source answered " + response.statusCode())))
+                .onComplete(result -> {
+                    if (result.failed()) {
+                        Problem.send(
+                                ctx.response(),
+                                502,
+                                "source-failed",
+                                "Bad Gateway",
+                                "fetching slot " + slot + " from " + from + ": "
+                                        + result.cause().getMessage());
+                        return;
+                    }
+                    long[] counts = apply(slot, result.result().getBytes());
+                    ctx.response()
+                            .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+                            .end("{\"keys\":" + counts[0] + ",\"bytes\":" + counts[1] + "}");
+                });
+    }
+
+    /** Stores the SET records of {@code records}; returns {keys stored, bytes read}. */
+    long[] apply(int slot, byte[] records) {
+        long keys = 0;
+        int at = 0;
+        while (at + 13 <= records.length) {
+            long expireAt = readLong(records, at + 1);
+            int length = readInt(records, at + 9);
+            int entry = at + 13;
+            int keyLength = records[entry] & 0xFF;
+            byte[] key = Arrays.copyOfRange(records, entry + 1, entry + 1 + keyLength);
+            int valueOffset = entry + 1 + keyLength;
+            byte[] stored = store.putIfAbsent(key, records, valueOffset, entry + length - valueOffset, expireAt);
+            if (stored != null) {
+                Set<ByteBuffer> deleted = tombstones.get(slot);
+                if (deleted != null && deleted.contains(ByteBuffer.wrap(key))) {
+                    store.deleteIfSame(key, stored);
+                } else {
+                    keys++;
+                }
+            }
+            at = entry + length;
+        }
+        return new long[] {keys, records.length};
+    }
+
+    private static long readLong(byte[] b, int at) {
+        long v = 0;
+        for (int i = 0; i < 8; i++) {
+            v = (v << 8) | (b[at + i] & 0xFF);
+        }
+        return v;
+    }
+
+    private static int readInt(byte[] b, int at) {
+        int v = 0;
+        for (int i = 0; i < 4; i++) {
+            v = (v << 8) | (b[at + i] & 0xFF);
+        }
+        return v;
+    }
+}

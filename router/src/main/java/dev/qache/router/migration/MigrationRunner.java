@@ -1,0 +1,238 @@
+package dev.qache.router.migration;
+
+import dev.qache.router.cluster.ClusterMap;
+import dev.qache.router.cluster.ClusterState;
+import dev.qache.router.cluster.MapPusher;
+import dev.qache.router.cluster.Shard;
+import dev.qache.router.config.ClusterConfig;
+import dev.qache.router.config.RouterConfig;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.StartupEvent;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.json.JsonObject;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Singleton;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.jboss.logging.Logger;
+
+/**
+ * Runs the migration the cluster map describes ({@link ClusterMap#moving}): hands the migrating
+ * map to every primary involved, then copies slots a few at a time (each target node pulls a slot
+ * from its source), within the configured rate, and when every slot is copied saves the map that
+ * flips their owners. A router restarted mid-way finds the moving slots in its map and copies them
+ * again (a copy never overwrites a newer write, so this is safe); a failover of a source or target
+ * primary restarts the copies it affects. Runs on one event loop.
+ */
+@Singleton
+public class MigrationRunner {
+
+    private static final Logger LOG = Logger.getLogger(MigrationRunner.class);
+
+    private final Vertx vertx;
+    private final ClusterState cluster;
+    private final MapPusher pusher;
+    private final ClusterConfig clusterConfig;
+    private final RouterConfig.Migration config;
+    private final HttpClient client;
+    private Context context;
+
+    private volatile Migration current;
+    private long currentEpoch = -1;
+    private final Map<String, String> primaries = new HashMap<>();
+    private boolean finishing;
+    private int started;
+
+    MigrationRunner(
+            Vertx vertx,
+            ClusterState cluster,
+            MapPusher pusher,
+            ClusterConfig clusterConfig,
+            RouterConfig config,
+            MeterRegistry registry) {
+        this.vertx = vertx;
+        this.cluster = cluster;
+        this.pusher = pusher;
+        this.clusterConfig = clusterConfig;
+        this.config = config.migration();
+        this.client = vertx.createHttpClient(
+                new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true).setConnectTimeout(2_000));
+        Gauge.builder("qache.router.migration.slots.remaining", this, r -> {
+                    Migration m = r.current;
+                    if (m == null) {
+                        return 0;
+                    }
+                    Migration.Progress p = m.progress(System.nanoTime());
+                    return p.slotsTotal() - p.slotsDone();
+                })
+                .description("Slots of the migration under way not yet copied")
+                .register(registry);
+        Gauge.builder("qache.router.migration.copied", this, r -> {
+                    Migration m = r.current;
+                    return m == null ? 0 : m.progress(System.nanoTime()).bytesCopied();
+                })
+                .baseUnit("bytes")
+                .description("Bytes the migration under way has copied")
+                .register(registry);
+    }
+
+    void start(@Observes StartupEvent started) {
+        context = vertx.getOrCreateContext();
+        context.runOnContext(ignored -> {
+            cluster.onChange(map -> context.runOnContext(v -> reconcile(map)));
+            reconcile(cluster.current());
+            vertx.setPeriodic(Math.max(5, config.tickInterval().toMillis()), id -> tick());
+        });
+    }
+
+    /** The migration under way or the last one, or null. */
+    public Migration current() {
+        return current;
+    }
+
+    private void reconcile(ClusterMap map) {
+        for (Shard shard : map.shards().values()) {
+            String before = primaries.put(shard.id(), shard.primary());
+            if (before != null && !before.equals(shard.primary()) && current != null) {
+                LOG.infof("migration %s: shard %s has a new primary; its copies start again", current.id(), shard.id());
+                current.primaryChanged(shard.id());
+            }
+        }
+        if (map.moving().isEmpty()) {
+            finishing = false;
+            return;
+        }
+        Migration m = current;
+        if (m != null
+                && (m.state() == Migration.State.STREAMING
+                        || m.state() == Migration.State.CUTOVER
+                        || m.state() == Migration.State.PLANNED)) {
+            return;
+        }
+        List<Migration.Move> plan = new ArrayList<>();
+        map.moving()
+                .forEach((slot, target) -> plan.add(
+                        new Migration.Move(slot, map.slots().orElseThrow().ownerOf(slot), target)));
+        Migration next = new Migration(
+                "m" + map.epoch(), plan, config.slotsInFlight(), config.rate().asLongValue(), config.attempts());
+        current = next;
+        currentEpoch = map.epoch();
+        finishing = false;
+        // Every primary involved must refuse writes of its outgoing slots before a copy starts.
+        Set<String> involved = new LinkedHashSet<>();
+        for (Migration.Move move : plan) {
+            involved.add(map.shards().get(move.from()).primary());
+            involved.add(map.shards().get(move.to()).primary());
+        }
+        List<Future<Integer>> pushes = new ArrayList<>();
+        for (String node : involved) {
+            pushes.add(pusher.pushTo(node, map));
+        }
+        Future.join(pushes).onComplete(ignored -> {
+            LOG.infof("migration %s: %d slots to copy (map epoch %d)", next.id(), plan.size(), map.epoch());
+            next.start(System.nanoTime());
+        });
+    }
+
+    private void tick() {
+        Migration m = current;
+        if (m == null) {
+            return;
+        }
+        ClusterMap map = cluster.current();
+        switch (m.state()) {
+            case STREAMING -> {
+                for (Migration.Move move : m.tick(System.nanoTime())) {
+                    copy(m, map, move);
+                }
+            }
+            case CUTOVER -> finish(m, true);
+            case ABORTED -> finish(m, false);
+            default -> {}
+        }
+    }
+
+    private void copy(Migration m, ClusterMap map, Migration.Move move) {
+        Shard from = map.shards().get(move.from());
+        Shard to = map.shards().get(move.to());
+        if (from == null || to == null) {
+            m.failed(move.slot(), "a shard of the move left the map");
+            return;
+        }
+        String target = to.primary();
+        int colon = target.lastIndexOf(':');
+        RequestOptions request = new RequestOptions()
+                .setMethod(HttpMethod.POST)
+                .setHost(target.substring(0, colon))
+                .setPort(Integer.parseInt(target.substring(colon + 1)))
+                .setURI("/_internal/slots/" + move.slot() + "/import?from=" + from.primary())
+                .setIdleTimeout(30_000)
+                .putHeader("Authorization", "Bearer " + clusterConfig.token());
+        started++;
+        client.request(request)
+                .compose(r -> r.send()
+                        .compose(response -> response.body().map(body -> {
+                            if (response.statusCode() != 200) {
+                                throw new IllegalStateException(response.statusCode() + " " + body);
+                            }
+                            return new JsonObject(body);
+                        })))
+                .onComplete(result -> {
+                    if (result.succeeded()) {
+                        m.copied(
+                                move.slot(),
+                                result.result().getLong("keys"),
+                                result.result().getLong("bytes"),
+                                System.nanoTime());
+                    } else {
+                        LOG.debugf(
+                                "migration %s: slot %d: %s",
+                                m.id(), move.slot(), result.cause().getMessage());
+                        m.failed(move.slot(), result.cause().getMessage());
+                    }
+                });
+    }
+
+    private void finish(Migration m, boolean commit) {
+        if (finishing || cluster.current().moving().isEmpty()) {
+            return;
+        }
+        finishing = true;
+        vertx.executeBlocking(() -> cluster.update(
+                        commit ? ClusterMap::withMovesCommitted : ClusterMap::withMovesAborted,
+                        map -> pusher.pushToPrimariesAndWait(map, java.time.Duration.ofSeconds(2))))
+                .onComplete(result -> {
+                    if (result.failed()) {
+                        finishing = false;
+                        LOG.errorf(result.cause(), "migration %s: saving the final map failed; retrying", m.id());
+                        return;
+                    }
+                    Migration.Progress p = m.progress(System.nanoTime());
+                    if (commit) {
+                        m.committed();
+                        LOG.infof(
+                                "migration %s done: %d slots, %d keys, %d bytes copied; map epoch %d",
+                                m.id(),
+                                p.slotsTotal(),
+                                p.keysCopied(),
+                                p.bytesCopied(),
+                                result.result().epoch());
+                    } else {
+                        LOG.warnf(
+                                "migration %s aborted (%s); map epoch %d",
+                                m.id(), p.reason(), result.result().epoch());
+                    }
+                });
+    }
+}
