@@ -49,13 +49,26 @@ public final class FixedRateLoad {
         Histogram fromSend = new Histogram(3);
         AtomicLong errors = new AtomicLong();
         long warmup = (long) rate * warmupSeconds;
-        long total = warmup + (long) rate * seconds;
+        long[] totalHolder = {warmup + (long) rate * seconds};
+        // -Dqache.bench.stop-file=PATH: stop sending once that file exists (a run as long as an
+        // event, such as a migration, whose length is not known in advance).
+        String stop = System.getProperty("qache.bench.stop-file");
+        java.nio.file.Path stopFile = stop == null ? null : java.nio.file.Path.of(stop);
         long intervalNanos = 1_000_000_000L / rate;
         CountDownLatch finished = new CountDownLatch(1);
         long[] counts = new long[2]; // sent, done: touched only on the event loop
         long start = System.nanoTime();
         vertx.runOnContext(ignored -> vertx.setPeriodic(1, id -> {
             long now = System.nanoTime();
+            if (stopFile != null && java.nio.file.Files.exists(stopFile) && counts[0] < totalHolder[0]) {
+                totalHolder[0] = Math.max(counts[0], 1);
+                if (counts[1] >= totalHolder[0]) {
+                    vertx.cancelTimer(id);
+                    finished.countDown();
+                    return;
+                }
+            }
+            long total = totalHolder[0];
             while (counts[0] < total && start + counts[0] * intervalNanos <= now) {
                 boolean recorded = counts[0] >= warmup;
                 long due = start + counts[0]++ * intervalNanos;
@@ -80,7 +93,7 @@ public final class FixedRateLoad {
                                 fromDue.recordValue(Math.max(1, (end - due) / 1_000));
                                 fromSend.recordValue(Math.max(1, (end - sent) / 1_000));
                             }
-                            if (++counts[1] == total) {
+                            if (++counts[1] == totalHolder[0]) {
                                 vertx.cancelTimer(id);
                                 finished.countDown();
                             }
@@ -94,7 +107,7 @@ public final class FixedRateLoad {
         System.out.printf(
                 "requests %d errors %d p50_us %d p90_us %d p99_us %d max_us %d"
                         + " sent_p50_us %d sent_p90_us %d sent_p99_us %d sent_max_us %d%n",
-                total,
+                totalHolder[0],
                 errors.get(),
                 fromDue.getValueAtPercentile(50),
                 fromDue.getValueAtPercentile(90),

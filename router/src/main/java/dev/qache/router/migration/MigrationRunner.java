@@ -49,10 +49,8 @@ public class MigrationRunner {
     private Context context;
 
     private volatile Migration current;
-    private long currentEpoch = -1;
     private final Map<String, String> primaries = new HashMap<>();
     private boolean finishing;
-    private int started;
 
     MigrationRunner(
             Vertx vertx,
@@ -127,7 +125,6 @@ public class MigrationRunner {
         Migration next = new Migration(
                 "m" + map.epoch(), plan, config.slotsInFlight(), config.rate().asLongValue(), config.attempts());
         current = next;
-        currentEpoch = map.epoch();
         finishing = false;
         // Every primary involved must refuse writes of its outgoing slots before a copy starts.
         Set<String> involved = new LinkedHashSet<>();
@@ -179,7 +176,6 @@ public class MigrationRunner {
                 .setURI("/_internal/slots/" + move.slot() + "/import?from=" + from.primary())
                 .setIdleTimeout(30_000)
                 .putHeader("Authorization", "Bearer " + clusterConfig.token());
-        started++;
         client.request(request)
                 .compose(r -> r.send()
                         .compose(response -> response.body().map(body -> {
@@ -201,6 +197,9 @@ public class MigrationRunner {
                                 m.id(), move.slot(), result.cause().getMessage());
                         m.failed(move.slot(), result.cause().getMessage());
                     }
+                    // Start the next copy now rather than at the next tick: with a few copies in
+                    // flight, waiting for the tick capped a migration at a few hundred slots/s.
+                    tick();
                 });
     }
 
