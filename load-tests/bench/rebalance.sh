@@ -3,6 +3,7 @@
 # migration, the copy rate, and the time until the new shard owns its slots.
 #
 #   load-tests/bench/rebalance.sh [keys] [rate]        (defaults: 1000000 keys, 1000 GET/s)
+#   NEW_NODE_CPU=0 ROUTER_OPTS=-D... load-tests/bench/rebalance.sh ...   (placement, router options)
 #
 # Three nodes and the router pinned to CPU 0, the fourth node and the load generator to CPU 1.
 # Keys have 100-byte values. "steady" is a 20 s run before the change; "migrating" runs from the
@@ -31,7 +32,7 @@ node "${NEW_NODE_CPU:-1}" 7224
 rm -f "$OUT/cluster-map.json"
 taskset -c 0 "$JAVA_HOME/bin/java" "${JAVA_OPTS[@]}" -Dquarkus.http.port=7220 \
   -Dqache.admin.token=$TOKEN -Dqache.cluster.token=$TOKEN -Dqache.router.map-file="$OUT/cluster-map.json" \
-  -Dqache.router.shards="s1=127.0.0.1:7221,s2=127.0.0.1:7222,s3=127.0.0.1:7223" \
+  -Dqache.router.shards="s1=127.0.0.1:7221,s2=127.0.0.1:7222,s3=127.0.0.1:7223" ${ROUTER_OPTS:-} \
   -jar router/target/quarkus-app/quarkus-run.jar >"$OUT/router.log" 2>&1 &
 PIDS+=($!)
 for port in 7221 7222 7223 7224 7220; do
