@@ -39,7 +39,7 @@ for port in 7221 7222 7223 7224 7220; do
   until curl -fsS -o /dev/null "http://127.0.0.1:$port/q/health/ready" 2>/dev/null; do sleep 0.2; done
 done
 load() { # seconds warmup
-  taskset -c 1 "$JAVA_HOME/bin/java" -Dqache.bench.stop-file="$OUT/stop" -cp "$BENCH_JAR" dev.qache.loadtests.http.FixedRateLoad \
+  taskset -c 1 "$JAVA_HOME/bin/java" -Dqache.bench.stop-file="$OUT/stop" -Dqache.bench.connections="${CONNECTIONS:-32}" -cp "$BENCH_JAR" dev.qache.loadtests.http.FixedRateLoad \
     http://127.0.0.1:7220 "$RATE" "$1" "$KEYS" "$2" "bench:" get
 }
 admin() { curl -fsS -H "Authorization: Bearer $TOKEN" "$@"; }

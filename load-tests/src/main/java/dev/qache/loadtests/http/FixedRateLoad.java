@@ -44,7 +44,8 @@ public final class FixedRateLoad {
         }
         Vertx vertx = Vertx.vertx();
         HttpClient client = vertx.createHttpClient(
-                new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true), new PoolOptions().setHttp1MaxSize(32));
+                new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true),
+                new PoolOptions().setHttp1MaxSize(Integer.getInteger("qache.bench.connections", 32)));
         Histogram fromDue = new Histogram(3);
         Histogram fromSend = new Histogram(3);
         AtomicLong errors = new AtomicLong();
