@@ -62,6 +62,12 @@ public final class SlotOwnership {
         return dropped;
     }
 
+    /** Whether any slot is being copied to this node's shard: a cheap test before hashing a key. */
+    public boolean importingAny() {
+        View v = view.get();
+        return v != null && !v.importing.isEmpty();
+    }
+
     /** Whether keys of this slot are being copied to this node's shard (a migration). */
     public boolean importing(int slot) {
         View v = view.get();

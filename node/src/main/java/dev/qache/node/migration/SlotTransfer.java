@@ -3,6 +3,7 @@ package dev.qache.node.migration;
 import dev.qache.node.api.Problem;
 import dev.qache.node.cluster.SlotOwnership;
 import dev.qache.node.config.ClusterConfig;
+import dev.qache.node.replication.Records;
 import dev.qache.node.store.Store;
 import dev.qache.protocol.Slots;
 import io.vertx.core.Vertx;
@@ -17,7 +18,6 @@ import io.vertx.ext.web.RoutingContext;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Singleton;
 import java.nio.ByteBuffer;
-import java.util.Arrays;
 import java.util.BitSet;
 import java.util.Map;
 import java.util.Set;
@@ -43,8 +43,6 @@ import org.jboss.logging.Logger;
 public class SlotTransfer {
 
     private static final Logger LOG = Logger.getLogger(SlotTransfer.class);
-    private static final String SET_RECORD = "S";
-
     private final Store store;
     private final SlotOwnership ownership;
     private final HttpClient client;
@@ -71,6 +69,9 @@ public class SlotTransfer {
 
     /** Before a client delete of {@code key}: remembered while its slot is importing. */
     public void deleting(byte[] key) {
+        if (!ownership.importingAny()) {
+            return; // the usual case: no migration, no second hash of the key
+        }
         int slot = Slots.of(key);
         if (ownership.importing(slot)) {
             tombstones.computeIfAbsent(slot, s -> ConcurrentHashMap.newKeySet()).add(ByteBuffer.wrap(key.clone()));
@@ -108,12 +109,7 @@ public class SlotTransfer {
             return;
         }
         Buffer out = Buffer.buffer();
-        store.scanSlot(
-                slot,
-                (entry, expireAt) -> out.appendByte((byte) 1)
-                        .appendLong(expireAt)
-                        .appendInt(entry.length)
-                        .appendBytes(entry));
+        store.scanSlot(slot, (entry, expireAt) -> Records.encodeSet(entry, expireAt, out));
         ctx.response()
                 .putHeader(HttpHeaders.CONTENT_TYPE, "application/octet-stream")
                 .end(out);
@@ -159,42 +155,20 @@ public class SlotTransfer {
 
     /** Stores the SET records of {@code records}; returns {keys stored, bytes read}. */
     long[] apply(int slot, byte[] records) {
-        long keys = 0;
-        int at = 0;
-        while (at + 13 <= records.length) {
-            long expireAt = readLong(records, at + 1);
-            int length = readInt(records, at + 9);
-            int entry = at + 13;
-            int keyLength = records[entry] & 0xFF;
-            byte[] key = Arrays.copyOfRange(records, entry + 1, entry + 1 + keyLength);
-            int valueOffset = entry + 1 + keyLength;
-            byte[] stored = store.putIfAbsent(key, records, valueOffset, entry + length - valueOffset, expireAt);
-            if (stored != null) {
-                Set<ByteBuffer> deleted = tombstones.get(slot);
-                if (deleted != null && deleted.contains(ByteBuffer.wrap(key))) {
-                    store.deleteIfSame(key, stored);
-                } else {
-                    keys++;
-                }
+        long[] keys = {0};
+        Records.forEachSet(records, (key, buffer, valueOffset, valueLength, expireAt) -> {
+            byte[] stored = store.putIfAbsent(key, buffer, valueOffset, valueLength, expireAt);
+            if (stored == null) {
+                return;
             }
-            at = entry + length;
-        }
-        return new long[] {keys, records.length};
-    }
-
-    private static long readLong(byte[] b, int at) {
-        long v = 0;
-        for (int i = 0; i < 8; i++) {
-            v = (v << 8) | (b[at + i] & 0xFF);
-        }
-        return v;
-    }
-
-    private static int readInt(byte[] b, int at) {
-        int v = 0;
-        for (int i = 0; i < 4; i++) {
-            v = (v << 8) | (b[at + i] & 0xFF);
-        }
-        return v;
+            // Looked up after the put, as a delete records its tombstone before deleting.
+            Set<ByteBuffer> deleted = tombstones.get(slot);
+            if (deleted != null && deleted.contains(ByteBuffer.wrap(key))) {
+                store.deleteIfSame(key, stored);
+            } else {
+                keys[0]++;
+            }
+        });
+        return new long[] {keys[0], records.length};
     }
 }

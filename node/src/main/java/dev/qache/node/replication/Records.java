@@ -8,9 +8,10 @@ import java.util.Arrays;
  * Reads the records of {@link ReplicationLog}'s format from chunks that may end in the middle of a
  * record, and applies them to a store. Not thread-safe: one per replication link.
  */
-final class Records {
+public final class Records {
 
     private final Store store;
+    private final SetConsumer putOrDrop = this::putOrDrop;
     private byte[] pending = new byte[0];
 
     Records(Store store) {
@@ -68,24 +69,48 @@ final class Records {
 
     private void applyOne(byte[] b, int at) {
         if (b[at] == ReplicationLog.SET) {
-            long expireAt = ReplicationLog.getLong(b, at + 1);
-            int entryLength = ReplicationLog.getInt(b, at + 9);
-            int entry = at + ReplicationLog.SET_HEADER;
-            int keyLength = b[entry] & 0xFF;
-            byte[] key = Arrays.copyOfRange(b, entry + 1, entry + 1 + keyLength);
-            int valueOffset = entry + 1 + keyLength;
-            if (store.put(key, b, valueOffset, entry + entryLength - valueOffset, expireAt) != PutResult.STORED) {
-                // No room on this replica: better a miss than the key's previous value.
-                store.delete(key);
-            }
+            readSet(b, at, putOrDrop);
         } else {
             int keyLength = b[at + 1] & 0xFF;
             store.delete(Arrays.copyOfRange(b, at + 2, at + 2 + keyLength));
         }
     }
 
-    /** Encodes one entry as a SET record, for a snapshot. */
-    static void encodeSet(byte[] entry, long expireAtMillis, io.vertx.core.buffer.Buffer out) {
+    private void putOrDrop(byte[] key, byte[] records, int valueOffset, int valueLength, long expireAtMillis) {
+        if (store.put(key, records, valueOffset, valueLength, expireAtMillis) != PutResult.STORED) {
+            // No room on this replica: better a miss than the key's previous value.
+            store.delete(key);
+        }
+    }
+
+    /** Receives the parts of one SET record: its key, and where its value lies in {@code records}. */
+    @FunctionalInterface
+    public interface SetConsumer {
+        void accept(byte[] key, byte[] records, int valueOffset, int valueLength, long expireAtMillis);
+    }
+
+    /** Calls {@code consumer} for each record of a run of whole SET records (a snapshot, a slot's export). */
+    public static void forEachSet(byte[] records, SetConsumer consumer) {
+        int at = 0;
+        while (at + ReplicationLog.SET_HEADER <= records.length) {
+            at = readSet(records, at, consumer);
+        }
+    }
+
+    /** Reads the SET record at {@code at}; returns where the next record starts. */
+    private static int readSet(byte[] b, int at, SetConsumer consumer) {
+        long expireAt = ReplicationLog.getLong(b, at + 1);
+        int entryLength = ReplicationLog.getInt(b, at + 9);
+        int entry = at + ReplicationLog.SET_HEADER;
+        int keyLength = b[entry] & 0xFF;
+        byte[] key = Arrays.copyOfRange(b, entry + 1, entry + 1 + keyLength);
+        int valueOffset = entry + 1 + keyLength;
+        consumer.accept(key, b, valueOffset, entry + entryLength - valueOffset, expireAt);
+        return entry + entryLength;
+    }
+
+    /** Encodes one entry as a SET record, for a snapshot or a slot's export. */
+    public static void encodeSet(byte[] entry, long expireAtMillis, io.vertx.core.buffer.Buffer out) {
         out.appendByte(ReplicationLog.SET)
                 .appendLong(expireAtMillis)
                 .appendInt(entry.length)

@@ -106,9 +106,7 @@ public final class SegmentedLruStore implements Store {
 
     @Override
     public PutResult put(byte[] key, byte[] value, int valueOffset, int valueLength, long expireAtMillis) {
-        if (key.length > MAX_KEY_BYTES) {
-            throw new IllegalArgumentException("key longer than " + MAX_KEY_BYTES + " bytes: " + key.length);
-        }
+        checkKey(key);
         long now = clock.currentTimeMillis();
         if (expireAtMillis != NO_EXPIRY && expireAtMillis <= now) {
             delete(key);
@@ -290,22 +288,25 @@ public final class SegmentedLruStore implements Store {
         checkSlot(slot);
         long now = clock.currentTimeMillis();
         int visited = 0;
-        java.util.List<Node> found = new java.util.ArrayList<>();
+        java.util.List<byte[]> entries = new java.util.ArrayList<>();
+        java.util.List<Long> expiries = new java.util.ArrayList<>();
         for (Segment segment : segments) {
-            found.clear();
+            entries.clear();
+            expiries.clear();
+            // Entry and expiry are read together under the lock (an overwrite replaces both);
+            // the visitor runs after it is released, on arrays that are never modified.
             synchronized (segment) {
-                segment.forEachInSlot(slot, found::add);
+                segment.forEachInSlot(slot, node -> {
+                    if (!isExpired(node, now)) {
+                        entries.add(node.data);
+                        expiries.add(node.expireAtMillis);
+                    }
+                });
             }
-            for (Node node : found) {
-                // Read outside the lock: data is never modified, expiry only by a later write,
-                // which the migration's own rules order after this copy.
-                byte[] data = node.data;
-                long expireAt = node.expireAtMillis;
-                if (expireAt == NO_EXPIRY || expireAt > now) {
-                    visitor.visit(data, expireAt);
-                    visited++;
-                }
+            for (int i = 0; i < entries.size(); i++) {
+                visitor.visit(entries.get(i), expiries.get(i));
             }
+            visited += entries.size();
         }
         return visited;
     }
@@ -330,6 +331,12 @@ public final class SegmentedLruStore implements Store {
         return dropped;
     }
 
+    private static void checkKey(byte[] key) {
+        if (key.length > MAX_KEY_BYTES) {
+            throw new IllegalArgumentException("key longer than " + MAX_KEY_BYTES + " bytes: " + key.length);
+        }
+    }
+
     private static void checkSlot(int slot) {
         if (slot < 0 || slot >= 1 << Segment.SLOT_BITS) {
             throw new IllegalArgumentException("no slot " + slot);
@@ -339,9 +346,7 @@ public final class SegmentedLruStore implements Store {
     @Override
     public byte @Nullable [] putIfAbsent(
             byte[] key, byte[] value, int valueOffset, int valueLength, long expireAtMillis) {
-        if (key.length > MAX_KEY_BYTES) {
-            throw new IllegalArgumentException("key longer than " + MAX_KEY_BYTES + " bytes: " + key.length);
-        }
+        checkKey(key);
         long now = clock.currentTimeMillis();
         long needed = sizer.entryBytes(key.length, valueLength, expireAtMillis != NO_EXPIRY);
         if ((expireAtMillis != NO_EXPIRY && expireAtMillis <= now) || needed > limitBytes) {

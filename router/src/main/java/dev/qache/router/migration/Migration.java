@@ -107,15 +107,6 @@ public final class Migration {
         return state;
     }
 
-    public List<Move> moves() {
-        return List.copyOf(moves.values());
-    }
-
-    /** The slots not yet copied, in flight included: where reads still fall back to the source. */
-    public boolean copied(int slot) {
-        return done.contains(slot);
-    }
-
     /** Streaming begins: the map that marks the slots as migrating has reached the nodes. */
     public void start(long nowNanos) {
         require(State.PLANNED, "start");
