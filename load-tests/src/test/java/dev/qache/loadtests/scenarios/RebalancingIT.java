@@ -167,7 +167,9 @@ class RebalancingIT {
 
         System.out.printf("%d requests during both migrations, %d failed%n", requests.get(), failures.get());
         failed.forEach(f -> System.out.println("failed: " + f));
-        assertThat(failures.get()).isZero();
+        assertThat(failures.get())
+                .as("failed requests:%n%s", String.join("\n", failed))
+                .isZero();
         for (Map.Entry<String, String> entry : expected.entrySet()) {
             HttpResponse<String> got = cluster.get(url(entry.getKey()));
             if (entry.getValue().isEmpty()) {

@@ -136,12 +136,26 @@ public class InternalRoutes {
                     "epoch " + map.epoch() + " is older than this node's " + ownership.epoch());
             return;
         }
-        slots.mapInstalled();
         if (map.epoch() != before) {
             LOG.infof(
                     "installed cluster map epoch %d (was %d): this node (%s) serves shard %s",
                     map.epoch(), before, self, ownership.shardId());
         }
-        ctx.response().setStatusCode(204).end();
+        // Off the event loop: it may drop the stale keys of slots given back, and the router
+        // must not hear 204 before they are gone.
+        ctx.vertx()
+                .executeBlocking(
+                        () -> {
+                            slots.mapInstalled();
+                            return null;
+                        },
+                        false)
+                .onComplete(done -> {
+                    if (done.succeeded()) {
+                        ctx.response().setStatusCode(204).end();
+                    } else {
+                        ctx.fail(done.cause());
+                    }
+                });
     }
 }

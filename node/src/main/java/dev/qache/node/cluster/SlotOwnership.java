@@ -49,17 +49,39 @@ public final class SlotOwnership {
 
     private final AtomicReference<@Nullable View> view = new AtomicReference<>();
 
-    /** Slots the last accepted map took away from this node's shard; guarded by this. */
-    private BitSet lastDropped = new BitSet();
+    /**
+     * Slots maps took away from this node's shard whose keys are not dropped yet; guarded by this.
+     * A slot leaves this set when its keys are dropped, or when a later map gives it back first.
+     */
+    private final BitSet pendingDrop = new BitSet();
+
+    /** Slots given back to this shard while their drop was still pending; guarded by this. */
+    private final BitSet reclaimed = new BitSet();
+
+    /** The slots whose keys are to be dropped (a migration moved them away), as of now. */
+    public synchronized BitSet pendingDrops() {
+        return (BitSet) pendingDrop.clone();
+    }
+
+    /** Whether the keys of {@code slot} are still to be dropped. */
+    public synchronized boolean dropPending(int slot) {
+        return pendingDrop.get(slot);
+    }
+
+    /** The keys of {@code slot} were dropped. */
+    public synchronized void dropped(int slot) {
+        pendingDrop.clear(slot);
+    }
 
     /**
-     * The slots this node served under the previous map and does not serve under the last one
-     * accepted: their keys are to be dropped (a migration moved them away).
+     * Slots a map gave back to this shard before their old keys were dropped: those keys are stale
+     * (the slot's writes went elsewhere meanwhile) and must go before the slot is served or
+     * imported again. Taking them clears the set.
      */
-    public synchronized BitSet takeDropped() {
-        BitSet dropped = lastDropped;
-        lastDropped = new BitSet();
-        return dropped;
+    public synchronized BitSet takeReclaimed() {
+        BitSet taken = (BitSet) reclaimed.clone();
+        reclaimed.clear();
+        return taken;
     }
 
     /** Whether any slot is being copied to this node's shard: a cheap test before hashing a key. */
@@ -117,10 +139,12 @@ public final class SlotOwnership {
         if (previous != null && previous.shardId != null) {
             BitSet dropped = (BitSet) previous.owned.clone();
             dropped.andNot(owned);
-            lastDropped = dropped;
-        } else {
-            lastDropped = new BitSet();
+            pendingDrop.or(dropped);
         }
+        BitSet back = (BitSet) pendingDrop.clone();
+        back.and(owned);
+        reclaimed.or(back);
+        pendingDrop.andNot(owned);
         return Outcome.ACCEPTED;
     }
 

@@ -37,7 +37,8 @@ import org.jboss.logging.Logger;
  * again if the copy brought it back. Answers {@code {"keys": n, "bytes": b}}.
  *
  * <p>When a new map takes slots away from this node's shard, their keys are dropped on a
- * background thread.
+ * background thread; a slot given back before its drop ran is dropped before the map is
+ * acknowledged, so a new import never meets stale keys.
  */
 @Singleton
 public class SlotTransfer {
@@ -48,6 +49,7 @@ public class SlotTransfer {
     private final HttpClient client;
     private final String token;
     private final Map<Integer, Set<ByteBuffer>> tombstones = new ConcurrentHashMap<>();
+    private final Object dropLock = new Object();
     private final ExecutorService dropper = Executors.newSingleThreadExecutor(
             Thread.ofPlatform().daemon().name("qache-slot-drop").factory());
 
@@ -78,18 +80,46 @@ public class SlotTransfer {
         }
     }
 
-    /** After a map is installed: drop what moved away, forget tombstones of finished imports. */
+    /**
+     * After a map is installed: forget tombstones of finished imports; drop, before this returns,
+     * the stale keys of slots that came back before their drop ran; drop the keys of slots that
+     * moved away on the background thread. One slot is dropped at a time under {@link #dropLock},
+     * so once this returns no drop of a slot this shard serves is running or to come.
+     */
     public void mapInstalled() {
         tombstones.keySet().removeIf(slot -> !ownership.importing(slot));
-        BitSet dropped = ownership.takeDropped();
-        if (!dropped.isEmpty()) {
-            dropper.execute(() -> {
-                long keys = 0;
-                for (int slot = dropped.nextSetBit(0); slot >= 0; slot = dropped.nextSetBit(slot + 1)) {
+        BitSet reclaimed = ownership.takeReclaimed();
+        if (!reclaimed.isEmpty()) {
+            long keys = 0;
+            synchronized (dropLock) {
+                for (int slot = reclaimed.nextSetBit(0); slot >= 0; slot = reclaimed.nextSetBit(slot + 1)) {
                     keys += store.dropSlot(slot);
                 }
-                LOG.infof("dropped %d keys of %d slots that moved to other shards", keys, dropped.cardinality());
-            });
+            }
+            LOG.infof(
+                    "dropped %d stale keys of %d slots that came back before their drop ran",
+                    keys, reclaimed.cardinality());
+        }
+        if (!ownership.pendingDrops().isEmpty()) {
+            dropper.execute(this::dropPending);
+        }
+    }
+
+    private void dropPending() {
+        BitSet pending = ownership.pendingDrops();
+        long keys = 0;
+        int slots = 0;
+        for (int slot = pending.nextSetBit(0); slot >= 0; slot = pending.nextSetBit(slot + 1)) {
+            synchronized (dropLock) {
+                if (ownership.dropPending(slot)) {
+                    keys += store.dropSlot(slot);
+                    ownership.dropped(slot);
+                    slots++;
+                }
+            }
+        }
+        if (slots > 0) {
+            LOG.infof("dropped %d keys of %d slots that moved to other shards", keys, slots);
         }
     }
 

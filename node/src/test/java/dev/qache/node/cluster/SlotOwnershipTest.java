@@ -79,4 +79,47 @@ public class SlotOwnershipTest {
         ownership.accept(halves(1), "stranger:9");
         assertThat(ownership.misdirectedTo(b("k1"))).isIn("a:1", "b:2");
     }
+
+    /** {@link #halves} with every slot of s1 owned by s2 ({@code moving} empty), or moving back to s1. */
+    private static MapDocument allToS2(long epoch, boolean movingBack) {
+        List<MapDocument.SlotRange> all = List.of(new MapDocument.SlotRange(0, Slots.COUNT - 1, "s2"));
+        return new MapDocument(
+                epoch,
+                halves(epoch).shards(),
+                all,
+                movingBack ? List.of(new MapDocument.SlotRange(0, Slots.COUNT / 2 - 1, "s1")) : List.of());
+    }
+
+    @Test
+    void slotsTakenAway_arePendingDrop_untilDropped() {
+        SlotOwnership ownership = new SlotOwnership();
+        ownership.accept(halves(1), "a:1");
+        assertThat(ownership.pendingDrops().isEmpty()).isTrue();
+
+        ownership.accept(allToS2(2, false), "a:1");
+
+        assertThat(ownership.pendingDrops().cardinality()).isEqualTo(Slots.COUNT / 2);
+        assertThat(ownership.dropPending(0)).isTrue();
+        ownership.dropped(0);
+        assertThat(ownership.dropPending(0)).isFalse();
+        assertThat(ownership.pendingDrops().cardinality()).isEqualTo(Slots.COUNT / 2 - 1);
+        assertThat(ownership.takeReclaimed().isEmpty()).isTrue();
+    }
+
+    @Test
+    void slotsGivenBackBeforeTheirDrop_areReclaimed_andNoLongerPending() {
+        SlotOwnership ownership = new SlotOwnership();
+        ownership.accept(halves(1), "a:1");
+        ownership.accept(allToS2(2, false), "a:1");
+        ownership.dropped(0); // the background drop got as far as slot 0
+
+        // The slots come back (importing) before the rest were dropped: their old keys are stale.
+        ownership.accept(allToS2(3, true), "a:1");
+
+        java.util.BitSet reclaimed = ownership.takeReclaimed();
+        assertThat(reclaimed.cardinality()).isEqualTo(Slots.COUNT / 2 - 1);
+        assertThat(reclaimed.get(0)).isFalse();
+        assertThat(ownership.pendingDrops().isEmpty()).isTrue();
+        assertThat(ownership.takeReclaimed().isEmpty()).as("taking clears").isTrue();
+    }
 }

@@ -195,7 +195,8 @@ public class ProxyRoutes {
             problem(ctx.response(), 400, "bad-key", "Bad Request", e.getMessage());
             return;
         }
-        Optional<Shard> found = cluster.current().shardFor(key.bytes());
+        ClusterMap map = cluster.current();
+        Optional<Shard> found = map.shardFor(key.bytes());
         if (found.isEmpty()) {
             unavailable(ctx.response(), "the cluster has no shards yet");
             return;
@@ -203,7 +204,6 @@ public class ProxyRoutes {
         Shard shard = found.get();
         HttpMethod method = ctx.request().method();
         long startNanos = System.nanoTime();
-        ClusterMap map = cluster.current();
         String target = map.targetOf(Slots.of(key.bytes()));
         if (target != null && map.shards().containsKey(target)) {
             migrating(ctx, shard, map.shards().get(target), method, startNanos);
@@ -240,21 +240,29 @@ public class ProxyRoutes {
      */
     private void migrating(RoutingContext ctx, Shard from, Shard to, HttpMethod method, long startNanos) {
         Buffer body = method == HttpMethod.POST ? ctx.body().buffer() : null;
-        Future<Answer> first = once(ctx, to.primary(), method, body);
         Future<Answer> answer;
         if (method == HttpMethod.GET) {
-            answer = first.compose(a -> a.response().statusCode() == 404
-                    ? once(ctx, from.primary(), method, null).compose(b -> {
-                        // The source took the new map meanwhile (the slot has flipped):
-                        // it names the owner, which now has every key of the slot.
-                        String owner = b.response().statusCode() == 421 ? ownerNamedBy(b) : null;
-                        return owner == null ? Future.succeededFuture(b) : once(ctx, owner, method, null);
-                    })
-                    : Future.succeededFuture(a));
+            // A read is safe to repeat, so each of its calls gets the GET retries of the usual path.
+            int attempts = 1 + config.getRetries();
+            // A 421 from the target means it has not taken the migrating map yet: the source
+            // still has the key then.
+            answer = onceRetried(ctx, to.primary(), attempts)
+                    .compose(a -> a.response().statusCode() == 404
+                                    || a.response().statusCode() == 421
+                            ? onceRetried(ctx, from.primary(), attempts).compose(b -> {
+                                // The source took the new map meanwhile (the slot has flipped):
+                                // it names the owner, which now has every key of the slot.
+                                String owner = b.response().statusCode() == 421 ? ownerNamedBy(b) : null;
+                                return owner == null ? Future.succeededFuture(b) : onceRetried(ctx, owner, attempts);
+                            })
+                            : Future.succeededFuture(a));
         } else if (method == HttpMethod.DELETE) {
+            Future<Answer> first = once(ctx, to.primary(), method, null);
             Future<Answer> source = once(ctx, from.primary(), method, null);
             answer = Future.join(first, source).transform(ignored -> {
-                if (first.succeeded() && first.result().response().statusCode() == 204) {
+                // Without the target's answer the delete is not known to have happened where
+                // the key now lives (a copy could bring it back), whatever the source said.
+                if (first.failed() || first.result().response().statusCode() == 204) {
                     return first;
                 }
                 if (source.succeeded() && source.result().response().statusCode() == 204) {
@@ -263,7 +271,7 @@ public class ProxyRoutes {
                 return first;
             });
         } else {
-            answer = first;
+            answer = once(ctx, to.primary(), method, body);
         }
         answer.onComplete(result -> {
             if (ctx.response().ended() || ctx.response().closed()) {
@@ -305,6 +313,12 @@ public class ProxyRoutes {
                 .request(options(ctx, node, method, timeoutMillis))
                 .compose(request -> body == null ? request.send() : request.send(body))
                 .compose(response -> response.body().map(bytes -> new Answer(response, bytes)));
+    }
+
+    /** A GET to {@code node}, sent again (up to {@code attempts} in all) while no answer comes. */
+    private Future<Answer> onceRetried(RoutingContext ctx, String node, int attempts) {
+        Future<Answer> call = once(ctx, node, HttpMethod.GET, null);
+        return attempts <= 1 ? call : call.recover(failure -> onceRetried(ctx, node, attempts - 1));
     }
 
     /** A replica for a read, rotating between the shard's replicas the detector does not call down. */
