@@ -21,15 +21,19 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * Three shards as real processes, keys preloaded; a fourth shard is added and then removed while a
- * client keeps reading, overwriting and deleting. Every key ends with its latest value (or stays
- * deleted), no request fails, and the new shard takes close to a quarter of the keys.
+ * Real processes. Three shards holding 200k keys; a fourth is added and then removed while four
+ * clients keep reading, overwriting and deleting: every key ends with its latest value (or stays
+ * deleted), no request fails, and the new shard takes its share of the keys. Keys overwritten or
+ * deleted while their slots are copied keep that state. A source primary killed mid-migration is
+ * failed over and the migration completes with no failed read.
  */
 @Timeout(300)
 class RebalancingIT {
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final int KEYS = 4_000;
+    /** Keys preloaded for the test under load: 200k as the issue asks; -Dqache.rebalance.keys for more or fewer. */
+    private static final int KEYS = Integer.getInteger("qache.rebalance.keys", 200_000);
+
     private LocalCluster cluster;
 
     @AfterEach
@@ -59,11 +63,11 @@ class RebalancingIT {
         cluster = new LocalCluster().start(3, 0);
         // The latest value of every key, or null once deleted: what the cluster must answer.
         Map<String, String> expected = new ConcurrentHashMap<>();
-        ExecutorService load = Executors.newFixedThreadPool(4);
-        for (int t = 0; t < 4; t++) {
+        ExecutorService load = Executors.newFixedThreadPool(8);
+        for (int t = 0; t < 8; t++) {
             int part = t;
             load.execute(() -> {
-                for (int i = part; i < KEYS; i += 4) {
+                for (int i = part; i < KEYS; i += 8) {
                     try {
                         assertThat(cluster.post(url("k" + i), "{\"value\":\"v0-" + i + "\"}")
                                         .statusCode())
@@ -76,55 +80,20 @@ class RebalancingIT {
             });
         }
         load.shutdown();
-        assertThat(load.awaitTermination(120, TimeUnit.SECONDS)).isTrue();
+        assertThat(load.awaitTermination(240, TimeUnit.SECONDS)).isTrue();
 
         AtomicBoolean running = new AtomicBoolean(true);
         AtomicLong failures = new AtomicLong();
         java.util.Queue<String> failed = new java.util.concurrent.ConcurrentLinkedQueue<>();
         AtomicLong requests = new AtomicLong();
-        Thread client = Thread.ofPlatform().start(() -> {
-            java.util.Random random = new java.util.Random(1);
-            for (int round = 1; running.get(); round++) {
-                String key = "k" + random.nextInt(KEYS);
-                try {
-                    requests.incrementAndGet();
-                    int op = random.nextInt(10);
-                    if (op == 0) {
-                        String value = "v" + round + "-" + key;
-                        HttpResponse<String> r = cluster.post(url(key), "{\"value\":\"" + value + "\"}");
-                        if (r.statusCode() == 204) {
-                            expected.put(key, value);
-                        } else {
-                            failures.incrementAndGet();
-                            failed.add("POST " + key + ": " + r.statusCode() + " " + r.body());
-                        }
-                    } else if (op == 1) {
-                        int status = cluster.send(HttpRequest.newBuilder(URI.create(url(key)))
-                                        .DELETE())
-                                .statusCode();
-                        if (status == 204 || status == 404) {
-                            expected.put(key, "");
-                        } else {
-                            failures.incrementAndGet();
-                            failed.add("DELETE " + key + ": " + status);
-                        }
-                    } else {
-                        HttpResponse<String> got = cluster.get(url(key));
-                        String want = expected.get(key);
-                        boolean ok = want.isEmpty()
-                                ? got.statusCode() == 404
-                                : got.statusCode() == 200 && got.body().contains("\"" + want + "\"");
-                        if (!ok) {
-                            failures.incrementAndGet();
-                            failed.add("GET " + key + " wanted '" + want + "': " + got.statusCode() + " " + got.body());
-                        }
-                    }
-                } catch (Exception e) {
-                    failures.incrementAndGet();
-                    failed.add(key + ": " + e);
-                }
-            }
-        });
+        // Four clients, each on its own quarter of the keys, so each key has one writer and its
+        // latest value is known.
+        java.util.List<Thread> clients = new java.util.ArrayList<>();
+        for (int c = 0; c < 4; c++) {
+            int client = c;
+            clients.add(
+                    Thread.ofPlatform().start(() -> clientLoop(client, running, expected, requests, failures, failed)));
+        }
 
         LocalCluster.Member fourth = cluster.startNode("node-s4");
         cluster.awaitReady(java.util.List.of(fourth));
@@ -163,22 +132,246 @@ class RebalancingIT {
                     && !cluster.admin("/admin/cluster").body().contains("\"s4\"");
         });
         running.set(false);
-        client.join();
+        for (Thread client : clients) {
+            client.join();
+        }
 
         System.out.printf("%d requests during both migrations, %d failed%n", requests.get(), failures.get());
         failed.forEach(f -> System.out.println("failed: " + f));
         assertThat(failures.get())
                 .as("failed requests:%n%s", String.join("\n", failed))
                 .isZero();
-        for (Map.Entry<String, String> entry : expected.entrySet()) {
-            HttpResponse<String> got = cluster.get(url(entry.getKey()));
-            if (entry.getValue().isEmpty()) {
-                assertThat(got.statusCode())
-                        .as(entry.getKey() + " stays deleted")
-                        .isEqualTo(404);
-            } else {
-                assertThat(got.body()).as(entry.getKey()).contains("\"" + entry.getValue() + "\"");
+        // Every key, read back by 8 threads: its latest value, or 404 once deleted.
+        java.util.List<Map.Entry<String, String>> all = new java.util.ArrayList<>(expected.entrySet());
+        java.util.Queue<String> wrong = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        ExecutorService check = Executors.newFixedThreadPool(8);
+        for (int t = 0; t < 8; t++) {
+            int part = t;
+            check.execute(() -> {
+                for (int i = part; i < all.size(); i += 8) {
+                    Map.Entry<String, String> entry = all.get(i);
+                    try {
+                        HttpResponse<String> got = cluster.get(url(entry.getKey()));
+                        boolean ok = entry.getValue().isEmpty()
+                                ? got.statusCode() == 404
+                                : got.statusCode() == 200 && got.body().contains("\"" + entry.getValue() + "\"");
+                        if (!ok) {
+                            wrong.add(entry.getKey() + " wanted '" + entry.getValue() + "': " + got.statusCode());
+                        }
+                    } catch (Exception e) {
+                        wrong.add(entry.getKey() + ": " + e);
+                    }
+                }
+            });
+        }
+        check.shutdown();
+        assertThat(check.awaitTermination(240, TimeUnit.SECONDS)).isTrue();
+        assertThat(wrong).as("keys without their latest value").isEmpty();
+    }
+
+    /** 80% GET, 10% SET, 10% DELETE of the keys {@code k<i>} with {@code i % 4 == client}. */
+    private void clientLoop(
+            int client,
+            AtomicBoolean running,
+            Map<String, String> expected,
+            AtomicLong requests,
+            AtomicLong failures,
+            java.util.Queue<String> failed) {
+        java.util.Random random = new java.util.Random(client);
+        for (int round = 1; running.get(); round++) {
+            String key = "k" + (random.nextInt(KEYS / 4) * 4 + client);
+            try {
+                requests.incrementAndGet();
+                int op = random.nextInt(10);
+                if (op == 0) {
+                    String value = "v" + round + "-" + key;
+                    HttpResponse<String> r = cluster.post(url(key), "{\"value\":\"" + value + "\"}");
+                    if (r.statusCode() == 204) {
+                        expected.put(key, value);
+                    } else {
+                        failures.incrementAndGet();
+                        failed.add("POST " + key + ": " + r.statusCode() + " " + r.body());
+                    }
+                } else if (op == 1) {
+                    int status = cluster.send(
+                                    HttpRequest.newBuilder(URI.create(url(key))).DELETE())
+                            .statusCode();
+                    if (status == 204 || status == 404) {
+                        expected.put(key, "");
+                    } else {
+                        failures.incrementAndGet();
+                        failed.add("DELETE " + key + ": " + status);
+                    }
+                } else {
+                    HttpResponse<String> got = cluster.get(url(key));
+                    String want = expected.get(key);
+                    boolean ok = want.isEmpty()
+                            ? got.statusCode() == 404
+                            : got.statusCode() == 200 && got.body().contains("\"" + want + "\"");
+                    if (!ok) {
+                        failures.incrementAndGet();
+                        failed.add("GET " + key + " wanted '" + want + "': " + got.statusCode() + " " + got.body());
+                    }
+                }
+            } catch (Exception e) {
+                failures.incrementAndGet();
+                failed.add(key + ": " + e);
             }
+        }
+    }
+
+    /** The one migration's progress as {@code GET /admin/migrations} reports it. */
+    private JsonNode migration() throws Exception {
+        JsonNode m = JSON.readTree(cluster.admin("/admin/migrations").body()).path("migrations");
+        assertThat(m.size()).isEqualTo(1);
+        return m.get(0);
+    }
+
+    /** 16 KB values: with the copy throttled to 256 KB/s, a migration then takes seconds. */
+    private static String bigValue(int i) {
+        return ("v0-" + i + "-").repeat(4_000).substring(0, 16_000);
+    }
+
+    /** Three shards, a copy of one slot at a time within 256 KB/s, and {@code keys} 16 KB values. */
+    private void startThrottledWithBigKeys(int replicas, int keys) throws Exception {
+        cluster = new LocalCluster()
+                .start(3, replicas, "-Dqache.router.migration.slots-in-flight=1", "-Dqache.router.migration.rate=256K");
+        preloadBig(keys);
+    }
+
+    private void preloadBig(int keys) throws Exception {
+        for (int i = 0; i < keys; i++) {
+            assertThat(cluster.post(url("b" + i), "{\"value\":\"" + bigValue(i) + "\"}")
+                            .statusCode())
+                    .isEqualTo(204);
+        }
+    }
+
+    private LocalCluster.Member addFourthShard() throws Exception {
+        LocalCluster.Member fourth = cluster.startNode("node-s4");
+        cluster.awaitReady(java.util.List.of(fourth));
+        HttpResponse<String> added =
+                cluster.adminPost("/admin/shards", "{\"id\":\"s4\",\"primary\":\"" + fourth.address() + "\"}");
+        assertThat(added.statusCode()).as(added.body()).isEqualTo(201);
+        return fourth;
+    }
+
+    @Test
+    void keysOverwrittenOrDeletedWhileTheirSlotsAreCopied_keepTheNewState() throws Exception {
+        int keys = 400;
+        startThrottledWithBigKeys(0, keys);
+
+        LocalCluster.Member fourth = addFourthShard();
+        // While the slots are copied: a quarter of the keys overwritten, a quarter deleted. Each
+        // change is visible at once, whether its slot is copied yet or not.
+        for (int i = 0; i < keys; i++) {
+            String key = "b" + i;
+            if (i % 4 == 0) {
+                assertThat(cluster.post(url(key), "{\"value\":\"new-" + i + "\"}")
+                                .statusCode())
+                        .isEqualTo(204);
+                assertThat(cluster.get(url(key)).body()).contains("\"new-" + i + "\"");
+            } else if (i % 4 == 1) {
+                assertThat(cluster.send(HttpRequest.newBuilder(URI.create(url(key)))
+                                        .DELETE())
+                                .statusCode())
+                        .isEqualTo(204);
+                assertThat(cluster.get(url(key)).statusCode()).isEqualTo(404);
+            }
+        }
+        JsonNode during = migration();
+        System.out.printf(
+                "changes made with %d of %d slots copied%n",
+                during.path("slotsDone").asInt(), during.path("slotsTotal").asInt());
+        assertThat(during.path("state").asText())
+                .as("the changes were made while the migration ran")
+                .isEqualTo("streaming");
+
+        awaitMigrationDone();
+        assertThat(JSON.readTree(cluster.status(fourth).body()).path("keys").asLong())
+                .isPositive();
+        for (int i = 0; i < keys; i++) {
+            HttpResponse<String> got = cluster.get(url("b" + i));
+            switch (i % 4) {
+                case 0 ->
+                    assertThat(got.body()).as("b%d keeps its newer value", i).contains("\"new-" + i + "\"");
+                case 1 ->
+                    assertThat(got.statusCode()).as("b%d stays deleted", i).isEqualTo(404);
+                default -> assertThat(got.body()).as("b%d", i).contains(bigValue(i));
+            }
+        }
+    }
+
+    @Test
+    void sourcePrimaryKilledMidMigration_failsOverAndTheMigrationCompletes() throws Exception {
+        int keys = 400;
+        startThrottledWithBigKeys(1, keys);
+        // Every write has reached the replicas: nothing is in the replication window at the kill.
+        for (String shard : java.util.List.of("s1", "s2", "s3")) {
+            long onPrimary = JSON.readTree(
+                            cluster.status(cluster.nodes().get(shard)).body())
+                    .path("keys")
+                    .asLong();
+            await().atMost(Duration.ofSeconds(20))
+                    .until(() ->
+                            JSON.readTree(cluster.status(cluster.replicas(shard).get(0))
+                                                    .body())
+                                            .path("keys")
+                                            .asLong()
+                                    == onPrimary);
+        }
+
+        AtomicBoolean running = new AtomicBoolean(true);
+        AtomicLong reads = new AtomicLong();
+        java.util.Queue<String> failed = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        Thread reader = Thread.ofPlatform().start(() -> {
+            java.util.Random random = new java.util.Random(2);
+            while (running.get()) {
+                int i = random.nextInt(keys);
+                try {
+                    HttpResponse<String> got = cluster.get(url("b" + i));
+                    reads.incrementAndGet();
+                    if (got.statusCode() != 200 || !got.body().contains(bigValue(i))) {
+                        failed.add("GET b" + i + ": " + got.statusCode() + " " + got.body());
+                    }
+                } catch (Exception e) {
+                    failed.add("GET b" + i + ": " + e);
+                }
+            }
+        });
+
+        addFourthShard();
+        await().atMost(Duration.ofSeconds(30))
+                .ignoreExceptions()
+                .until(() -> migration().path("slotsDone").asInt() >= 200);
+        LocalCluster.Member source = cluster.nodes().get("s1");
+        String replica = cluster.replicas("s1").get(0).address();
+        cluster.kill(source);
+        long killedAt = System.nanoTime();
+
+        awaitMigrationDone();
+        System.out.printf(
+                "source primary killed: migration done %d ms later%n", (System.nanoTime() - killedAt) / 1_000_000);
+        running.set(false);
+        reader.join();
+
+        JsonNode view = JSON.readTree(cluster.admin("/admin/cluster").body());
+        for (JsonNode shard : view.path("shards")) {
+            if (shard.path("id").asText().equals("s1")) {
+                JsonNode first = shard.path("nodes").get(0);
+                assertThat(first.path("address").asText())
+                        .as("the replica was promoted")
+                        .isEqualTo(replica);
+                assertThat(first.path("role").asText()).isEqualTo("primary");
+            }
+            if (shard.path("id").asText().equals("s4")) {
+                assertThat(shard.path("slots").asInt()).isBetween(16384 / 4 - 1, 16384 / 4 + 1);
+            }
+        }
+        System.out.printf("%d reads during the migration and the failover, %d failed%n", reads.get(), failed.size());
+        assertThat(failed).as("failed reads").isEmpty();
+        for (int i = 0; i < keys; i++) {
+            assertThat(cluster.get(url("b" + i)).body()).as("b%d", i).contains(bigValue(i));
         }
     }
 }

@@ -51,12 +51,18 @@ public final class Migration {
             double etaSeconds,
             String reason) {}
 
+    /** The wait before a failed slot's first retry; each further retry waits twice as long. */
+    public static final long RETRY_BACKOFF_NANOS = 250_000_000L;
+
     private final String id;
     private final Map<Integer, Move> moves = new LinkedHashMap<>();
     private final Deque<Integer> pending = new ArrayDeque<>();
     private final Map<Integer, Integer> attempts = new LinkedHashMap<>();
     private final java.util.Set<Integer> inFlight = new java.util.LinkedHashSet<>();
     private final java.util.Set<Integer> done = new java.util.LinkedHashSet<>();
+    /** A failed slot's next copy starts no earlier than this (nanos), so retries span a failover. */
+    private final Map<Integer, Long> notBefore = new java.util.HashMap<>();
+
     private final int maxInFlight;
     private final long bytesPerSecond;
     private final int maxAttempts;
@@ -123,11 +129,21 @@ public final class Migration {
         }
         // Integer arithmetic, so a copy is let through exactly when the budget allows.
         long allowed = bytesPerSecond * ((nowNanos - startedNanos) / 1_000_000) / 1000;
+        List<Integer> waiting = new ArrayList<>();
         while (inFlight.size() < maxInFlight && !pending.isEmpty() && bytesCopied <= allowed) {
             int slot = pending.poll();
+            Long after = notBefore.get(slot);
+            if (after != null && nowNanos - after < 0) {
+                waiting.add(slot); // backing off after a failure: later slots go first
+                continue;
+            }
+            notBefore.remove(slot);
             inFlight.add(slot);
             attempts.merge(slot, 1, Integer::sum);
             start.add(moves.get(slot));
+        }
+        for (int i = waiting.size() - 1; i >= 0; i--) {
+            pending.addFirst(waiting.get(i));
         }
         return start;
     }
@@ -146,15 +162,21 @@ public final class Migration {
         }
     }
 
-    /** A slot's copy failed; it is retried, and after {@code maxAttempts} the migration aborts. */
-    public void failed(int slot, String why) {
+    /**
+     * A slot's copy failed; it is retried after a backoff that doubles from {@link
+     * #RETRY_BACKOFF_NANOS} (so five attempts span about 4 s, longer than a failover takes), and
+     * after {@code maxAttempts} the migration aborts.
+     */
+    public void failed(int slot, String why, long nowNanos) {
         if (state != State.STREAMING || !inFlight.remove(slot)) {
             return;
         }
-        if (attempts.getOrDefault(slot, 0) >= maxAttempts) {
+        int tried = attempts.getOrDefault(slot, 0);
+        if (tried >= maxAttempts) {
             abort("slot " + slot + " failed " + maxAttempts + " times: " + why);
             return;
         }
+        notBefore.put(slot, nowNanos + (RETRY_BACKOFF_NANOS << Math.min(tried - 1, 4)));
         pending.addFirst(slot);
     }
 
@@ -175,7 +197,14 @@ public final class Migration {
                 again.add(slot);
             }
         }
+        for (int slot : pending) {
+            Move move = moves.get(slot);
+            if ((move.from().equals(shard) || move.to().equals(shard)) && notBefore.remove(slot) != null) {
+                attempts.remove(slot); // it failed against the old primary: the new one starts afresh
+            }
+        }
         for (int slot : again) {
+            notBefore.remove(slot);
             inFlight.remove(slot);
             done.remove(slot);
             attempts.remove(slot);

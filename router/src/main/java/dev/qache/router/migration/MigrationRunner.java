@@ -164,7 +164,7 @@ public class MigrationRunner {
         Shard from = map.shards().get(move.from());
         Shard to = map.shards().get(move.to());
         if (from == null || to == null) {
-            m.failed(move.slot(), "a shard of the move left the map");
+            m.failed(move.slot(), "a shard of the move left the map", System.nanoTime());
             return;
         }
         String target = to.primary();
@@ -195,7 +195,7 @@ public class MigrationRunner {
                         LOG.debugf(
                                 "migration %s: slot %d: %s",
                                 m.id(), move.slot(), result.cause().getMessage());
-                        m.failed(move.slot(), result.cause().getMessage());
+                        m.failed(move.slot(), result.cause().getMessage(), System.nanoTime());
                     }
                     // Start the next copy now rather than at the next tick: with a few copies in
                     // flight, waiting for the tick capped a migration at a few hundred slots/s.

@@ -242,20 +242,20 @@ public class ProxyRoutes {
         Buffer body = method == HttpMethod.POST ? ctx.body().buffer() : null;
         Future<Answer> answer;
         if (method == HttpMethod.GET) {
-            // A read is safe to repeat, so each of its calls gets the GET retries of the usual path.
-            int attempts = 1 + config.getRetries();
             // A 421 from the target means it has not taken the migrating map yet: the source
             // still has the key then.
-            answer = onceRetried(ctx, to.primary(), attempts)
-                    .compose(a -> a.response().statusCode() == 404
-                                    || a.response().statusCode() == 421
-                            ? onceRetried(ctx, from.primary(), attempts).compose(b -> {
-                                // The source took the new map meanwhile (the slot has flipped):
-                                // it names the owner, which now has every key of the slot.
-                                String owner = b.response().statusCode() == 421 ? ownerNamedBy(b) : null;
-                                return owner == null ? Future.succeededFuture(b) : onceRetried(ctx, owner, attempts);
-                            })
-                            : Future.succeededFuture(a));
+            answer = read(ctx, to)
+                    .compose(a ->
+                            a.response().statusCode() == 404 || a.response().statusCode() == 421
+                                    ? read(ctx, from).compose(b -> {
+                                        // The source took the new map meanwhile (the slot has flipped):
+                                        // it names the owner, which now has every key of the slot.
+                                        String owner = b.response().statusCode() == 421 ? ownerNamedBy(b) : null;
+                                        return owner == null
+                                                ? Future.succeededFuture(b)
+                                                : onceRetried(ctx, owner, 1 + config.getRetries());
+                                    })
+                                    : Future.succeededFuture(a));
         } else if (method == HttpMethod.DELETE) {
             Future<Answer> first = once(ctx, to.primary(), method, null);
             Future<Answer> source = once(ctx, from.primary(), method, null);
@@ -309,8 +309,12 @@ public class ProxyRoutes {
 
     /** One forwarded call, bounded by the forward timeout, without retry. */
     private Future<Answer> once(RoutingContext ctx, String node, HttpMethod method, Buffer body) {
+        return once(ctx, node, method, body, timeoutMillis);
+    }
+
+    private Future<Answer> once(RoutingContext ctx, String node, HttpMethod method, Buffer body, long timeout) {
         return clients.get()
-                .request(options(ctx, node, method, timeoutMillis))
+                .request(options(ctx, node, method, timeout))
                 .compose(request -> body == null ? request.send() : request.send(body))
                 .compose(response -> response.body().map(bytes -> new Answer(response, bytes)));
     }
@@ -319,6 +323,23 @@ public class ProxyRoutes {
     private Future<Answer> onceRetried(RoutingContext ctx, String node, int attempts) {
         Future<Answer> call = once(ctx, node, HttpMethod.GET, null);
         return attempts <= 1 ? call : call.recover(failure -> onceRetried(ctx, node, attempts - 1));
+    }
+
+    /**
+     * A GET from {@code shard} as the usual path makes it: its primary, or a replica once the
+     * primary is down or has not answered within {@code replica-read-after}; without replicas,
+     * the primary with the GET retries.
+     */
+    private Future<Answer> read(RoutingContext ctx, Shard shard) {
+        if (shard.replicas().isEmpty()) {
+            return onceRetried(ctx, shard.primary(), 1 + config.getRetries());
+        }
+        if (monitor.health(shard.primary()) == FailureDetector.Health.DOWN) {
+            return once(ctx, replicaOf(shard), HttpMethod.GET, null)
+                    .recover(failure -> once(ctx, shard.primary(), HttpMethod.GET, null));
+        }
+        return once(ctx, shard.primary(), HttpMethod.GET, null, Math.min(timeoutMillis, replicaReadAfterMillis))
+                .recover(failure -> once(ctx, replicaOf(shard), HttpMethod.GET, null));
     }
 
     /** A replica for a read, rotating between the shard's replicas the detector does not call down. */

@@ -14,7 +14,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 /**
  * Table-driven: a plan, limits, a script of events, and the trace they must produce. Plan: {@code
  * slot:from>to} separated by spaces. Events, separated by {@code ;}: {@code start@ms}, {@code
- * tick@ms} (traced as the slots it starts), {@code copied:slot:bytes@ms}, {@code failed:slot},
+ * tick@ms} (traced as the slots it starts), {@code copied:slot:bytes@ms}, {@code failed:slot@ms},
  * {@code changed:shard} (a primary changed), {@code commit}, {@code abort}. After every event but a
  * tick the trace gets the state.
  */
@@ -26,8 +26,11 @@ class MigrationTest {
     @CsvSource(delimiter = '|', textBlock = """
             copies in order, two at a time, then cuts over | 1:a>d 2:a>d 3:b>d | 2 | 1000000 | 3 | start@0;tick@0;tick@1;copied:1:100@2;tick@2;copied:2:100@3;copied:3:100@4;tick@5;commit | STREAMING [1,2] [] STREAMING [3] STREAMING CUTOVER [] DONE
             the rate holds new copies back until time catches up | 1:a>d 2:a>d 3:a>d | 1 | 1000 | 3 | start@0;tick@0;copied:1:2000@10;tick@10;tick@1999;tick@2000;copied:2:10@2001;tick@2001;tick@2010 | STREAMING [1] STREAMING [] [] [2] STREAMING [] [3]
-            a failed copy is retried first | 1:a>d 2:a>d | 1 | 1000000 | 3 | start@0;tick@0;failed:1;tick@1;copied:1:5@2;tick@2 | STREAMING [1] STREAMING [1] STREAMING [2]
-            too many failures abort | 1:a>d | 1 | 1000000 | 2 | start@0;tick@0;failed:1;tick@1;failed:1;tick@2 | STREAMING [1] STREAMING [1] ABORTED []
+            a failed copy is retried once its backoff is over | 1:a>d | 1 | 1000000 | 3 | start@0;tick@0;failed:1@1;tick@250;tick@251;copied:1:5@260 | STREAMING [1] STREAMING [] [1] CUTOVER
+            other slots are copied while a failed one backs off | 1:a>d 2:a>d 3:a>d | 1 | 1000000 | 3 | start@0;tick@0;failed:1@0;tick@1;copied:2:5@2;tick@2;copied:3:5@3;tick@3;tick@250 | STREAMING [1] STREAMING [2] STREAMING [3] STREAMING [] [1]
+            the backoff doubles with each failure | 1:a>d | 1 | 1000000 | 4 | start@0;tick@0;failed:1@0;tick@250;failed:1@250;tick@749;tick@750;failed:1@750;tick@1749;tick@1750 | STREAMING [1] STREAMING [1] STREAMING [] [1] STREAMING [] [1]
+            too many failures abort | 1:a>d | 1 | 1000000 | 2 | start@0;tick@0;failed:1@0;tick@250;failed:1@250;tick@2000 | STREAMING [1] STREAMING [1] ABORTED []
+            a failover ends a backoff | 1:a>d | 1 | 1000000 | 3 | start@0;tick@0;failed:1@0;changed:a;tick@1 | STREAMING [1] STREAMING STREAMING [1]
             a source failover restarts its copies in flight | 1:a>d 2:b>d | 2 | 1000000 | 3 | start@0;tick@0;changed:a;copied:1:5@1;tick@1;copied:2:5@2;copied:1:5@3 | STREAMING [1,2] STREAMING STREAMING [1] STREAMING CUTOVER
             a target failover copies again what it had received | 1:a>d 2:a>d | 1 | 1000000 | 3 | start@0;tick@0;copied:1:5@1;changed:d;tick@2;copied:1:5@3;tick@3 | STREAMING [1] STREAMING STREAMING [1] STREAMING [2]
             a target failover during cut-over goes back to streaming | 1:a>d | 1 | 1000000 | 3 | start@0;tick@0;copied:1:5@1;changed:d;tick@2 | STREAMING [1] CUTOVER STREAMING [1]
@@ -56,7 +59,7 @@ class MigrationTest {
                     continue;
                 }
                 case "copied" -> migration.copied(Integer.parseInt(parts[1]), 1, Long.parseLong(parts[2]), now);
-                case "failed" -> migration.failed(Integer.parseInt(parts[1]), "test");
+                case "failed" -> migration.failed(Integer.parseInt(parts[1]), "test", now);
                 case "changed" -> migration.primaryChanged(parts[1]);
                 case "commit" -> migration.committed();
                 case "abort" -> migration.abort("test");
