@@ -31,6 +31,11 @@ import org.junit.jupiter.api.Timeout;
 class RebalancingIT {
 
     private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** Router options: one slot copied at a time, within 256 KB/s. */
+    private static final String[] THROTTLED = {
+        "-Dqache.router.migration.slots-in-flight=1", "-Dqache.router.migration.rate=256K"
+    };
     /** Keys preloaded for the test under load: 200k as the issue asks; -Dqache.rebalance.keys for more or fewer. */
     private static final int KEYS = Integer.getInteger("qache.rebalance.keys", 200_000);
 
@@ -234,8 +239,7 @@ class RebalancingIT {
 
     /** Three shards, a copy of one slot at a time within 256 KB/s, and {@code keys} 16 KB values. */
     private void startThrottledWithBigKeys(int replicas, int keys) throws Exception {
-        cluster = new LocalCluster()
-                .start(3, replicas, "-Dqache.router.migration.slots-in-flight=1", "-Dqache.router.migration.rate=256K");
+        cluster = new LocalCluster().start(3, replicas, THROTTLED);
         preloadBig(keys);
     }
 
@@ -248,12 +252,23 @@ class RebalancingIT {
     }
 
     private LocalCluster.Member addFourthShard() throws Exception {
-        LocalCluster.Member fourth = cluster.startNode("node-s4");
-        cluster.awaitReady(java.util.List.of(fourth));
-        HttpResponse<String> added =
-                cluster.adminPost("/admin/shards", "{\"id\":\"s4\",\"primary\":\"" + fourth.address() + "\"}");
+        return addFourthShard(false).get(0);
+    }
+
+    /** Starts the fourth shard's primary (and a replica) and adds the shard: the migration starts. */
+    private java.util.List<LocalCluster.Member> addFourthShard(boolean withReplica) throws Exception {
+        java.util.List<LocalCluster.Member> members = new java.util.ArrayList<>();
+        members.add(cluster.startNode("node-s4"));
+        if (withReplica) {
+            members.add(cluster.startNode("node-s4-r1"));
+        }
+        cluster.awaitReady(members);
+        String replicas = withReplica ? "\"" + members.get(1).address() + "\"" : "";
+        HttpResponse<String> added = cluster.adminPost(
+                "/admin/shards",
+                "{\"id\":\"s4\",\"primary\":\"" + members.get(0).address() + "\",\"replicas\":[" + replicas + "]}");
         assertThat(added.statusCode()).as(added.body()).isEqualTo(201);
-        return fourth;
+        return members;
     }
 
     @Test
@@ -304,6 +319,19 @@ class RebalancingIT {
 
     @Test
     void sourcePrimaryKilledMidMigration_failsOverAndTheMigrationCompletes() throws Exception {
+        primaryKilledMidMigration(false);
+    }
+
+    @Test
+    void targetPrimaryKilledMidMigration_failsOverAndTheMigrationCompletes() throws Exception {
+        primaryKilledMidMigration(true);
+    }
+
+    /**
+     * SIGKILL of the primary of a source shard (s1) or of the target (s4) while slots are copied:
+     * its replica is promoted, the migration completes, no read fails, every key is there.
+     */
+    private void primaryKilledMidMigration(boolean target) throws Exception {
         int keys = 400;
         startThrottledWithBigKeys(1, keys);
         // Every write has reached the replicas: nothing is in the replication window at the kill.
@@ -340,24 +368,27 @@ class RebalancingIT {
             }
         });
 
-        addFourthShard();
+        java.util.List<LocalCluster.Member> fourth = addFourthShard(target);
         await().atMost(Duration.ofSeconds(30))
                 .ignoreExceptions()
                 .until(() -> migration().path("slotsDone").asInt() >= 200);
-        LocalCluster.Member source = cluster.nodes().get("s1");
-        String replica = cluster.replicas("s1").get(0).address();
-        cluster.kill(source);
+        String shardId = target ? "s4" : "s1";
+        LocalCluster.Member victim = target ? fourth.get(0) : cluster.nodes().get("s1");
+        String replica =
+                target ? fourth.get(1).address() : cluster.replicas("s1").get(0).address();
+        cluster.kill(victim);
         long killedAt = System.nanoTime();
 
         awaitMigrationDone();
         System.out.printf(
-                "source primary killed: migration done %d ms later%n", (System.nanoTime() - killedAt) / 1_000_000);
+                "%s primary killed: migration done %d ms later%n",
+                target ? "target" : "source", (System.nanoTime() - killedAt) / 1_000_000);
         running.set(false);
         reader.join();
 
         JsonNode view = JSON.readTree(cluster.admin("/admin/cluster").body());
         for (JsonNode shard : view.path("shards")) {
-            if (shard.path("id").asText().equals("s1")) {
+            if (shard.path("id").asText().equals(shardId)) {
                 JsonNode first = shard.path("nodes").get(0);
                 assertThat(first.path("address").asText())
                         .as("the replica was promoted")
@@ -372,6 +403,47 @@ class RebalancingIT {
         assertThat(failed).as("failed reads").isEmpty();
         for (int i = 0; i < keys; i++) {
             assertThat(cluster.get(url("b" + i)).body()).as("b%d", i).contains(bigValue(i));
+        }
+    }
+
+    @Test
+    void routerKilledMidMigration_resumesWhenRestarted() throws Exception {
+        int keys = 400;
+        startThrottledWithBigKeys(0, keys);
+        addFourthShard();
+        // Overwrites before and after the router's restart: both must survive the copy.
+        for (int i = 0; i < keys; i += 8) {
+            assertThat(cluster.post(url("b" + i), "{\"value\":\"before-" + i + "\"}")
+                            .statusCode())
+                    .isEqualTo(204);
+        }
+        await().atMost(Duration.ofSeconds(30))
+                .ignoreExceptions()
+                .until(() -> migration().path("slotsDone").asInt() >= 200);
+        long epoch = JSON.readTree(cluster.admin("/admin/cluster").body())
+                .path("epoch")
+                .asLong();
+        cluster.kill(cluster.router());
+        cluster.startRouter(THROTTLED);
+
+        assertThat(JSON.readTree(cluster.admin("/admin/cluster").body())
+                        .path("epoch")
+                        .asLong())
+                .as("the restarted router has the migrating map")
+                .isEqualTo(epoch);
+        for (int i = 4; i < keys; i += 8) {
+            assertThat(cluster.post(url("b" + i), "{\"value\":\"after-" + i + "\"}")
+                            .statusCode())
+                    .isEqualTo(204);
+        }
+        awaitMigrationDone();
+        for (int i = 0; i < keys; i++) {
+            String body = cluster.get(url("b" + i)).body();
+            switch (i % 8) {
+                case 0 -> assertThat(body).as("b%d", i).contains("\"before-" + i + "\"");
+                case 4 -> assertThat(body).as("b%d", i).contains("\"after-" + i + "\"");
+                default -> assertThat(body).as("b%d", i).contains(bigValue(i));
+            }
         }
     }
 }
