@@ -56,6 +56,16 @@ admin() { curl -fsS -H "Authorization: Bearer $TOKEN" "$@"; }
 echo "preloading $KEYS keys..."
 taskset -c 1 "$JAVA_HOME/bin/java" -cp "$BENCH_JAR" dev.qache.loadtests.http.Preload http://127.0.0.1:7220 "$KEYS" 100 >/dev/null
 rm -f "$OUT/stop" "$OUT/recording"
+# REHEARSE=1: an experiment, add the shard and remove it again before the measured run, so every
+# JVM has run the migration's code paths once (tells JIT warm-up apart from other causes).
+if [ -n "${REHEARSE:-}" ]; then
+  admin -X POST -H 'Content-Type: application/json' -d '{"id":"s4","primary":"127.0.0.1:7224"}' \
+    http://127.0.0.1:7220/admin/shards >/dev/null
+  until admin http://127.0.0.1:7220/admin/migrations | grep -q '"state":"done"'; do sleep 0.1; done
+  admin -X DELETE http://127.0.0.1:7220/admin/shards/s4 >/dev/null
+  until admin http://127.0.0.1:7220/admin/cluster | grep -qv '"s4"'; do sleep 0.1; done
+  echo "rehearsal: added and removed s4"
+fi
 # WARM_NEW_NODE=1: an experiment, 15 s of mixed traffic straight to the new node before it joins, to
 # tell its cold JIT apart from other causes of the tail at the migration's start (its GETs of keys
 # it does not have count as errors in the line it prints).

@@ -26,6 +26,17 @@ public final class Problems {
                 .getBytes(StandardCharsets.UTF_8);
     }
 
+    /**
+     * A 421: the node does not take the call; {@code owner} is where it belongs as of the node's
+     * map, {@code epoch} that map's epoch (a router that has not published it yet waits for it).
+     */
+    public static byte[] misdirected(String detail, String owner, long epoch) {
+        JsonStringEncoder json = JsonStringEncoder.getInstance();
+        return (members(421, "misdirected", "Misdirected Request", detail) + ",\"owner\":\""
+                        + new String(json.quoteAsString(owner)) + "\",\"epoch\":" + epoch + "}")
+                .getBytes(StandardCharsets.UTF_8);
+    }
+
     private static String members(int status, String slug, String title, String detail) {
         JsonStringEncoder json = JsonStringEncoder.getInstance();
         return "{\"type\":\"urn:qache:problem:" + slug + "\",\"title\":\"" + new String(json.quoteAsString(title))

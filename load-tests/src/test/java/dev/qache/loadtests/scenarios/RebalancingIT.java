@@ -446,4 +446,47 @@ class RebalancingIT {
             }
         }
     }
+
+    @Test
+    void aRemovedNodeAddedAgain_servesTheLatestValues_notWhatItHeldBefore() throws Exception {
+        int keys = 400;
+        cluster = new LocalCluster().start(3, 0);
+        preloadBig(keys);
+        LocalCluster.Member fourth = addFourthShard();
+        awaitMigrationDone();
+        HttpResponse<String> removed =
+                cluster.send(HttpRequest.newBuilder(URI.create(cluster.router().url() + "/admin/shards/s4"))
+                        .header("Authorization", "Bearer " + LocalCluster.ADMIN_TOKEN)
+                        .DELETE());
+        assertThat(removed.statusCode()).as(removed.body()).isEqualTo(202);
+        await().atMost(Duration.ofSeconds(60))
+                .until(() -> !cluster.admin("/admin/cluster").body().contains("\"s4\""));
+        // The removed node is told it left: it drops what it held.
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> JSON.readTree(cluster.status(fourth).body())
+                                .path("keys")
+                                .asLong()
+                        == 0);
+
+        // Every key changes while s4 is out; then the same node joins again.
+        for (int i = 0; i < keys; i++) {
+            assertThat(cluster.post(url("b" + i), "{\"value\":\"again-" + i + "\"}")
+                            .statusCode())
+                    .isEqualTo(204);
+        }
+        HttpResponse<String> added =
+                cluster.adminPost("/admin/shards", "{\"id\":\"s4\",\"primary\":\"" + fourth.address() + "\"}");
+        assertThat(added.statusCode()).as(added.body()).isEqualTo(201);
+        await().atMost(Duration.ofSeconds(60))
+                .pollInterval(Duration.ofMillis(100))
+                .until(() -> migration().path("state").asText().equals("done")
+                        && migration().path("slotsTotal").asInt() > 0
+                        && JSON.readTree(cluster.admin("/admin/cluster").body())
+                                        .path("epoch")
+                                        .asLong()
+                                > 6); // 7: the re-add committed
+        for (int i = 0; i < keys; i++) {
+            assertThat(cluster.get(url("b" + i)).body()).as("b%d", i).contains("\"again-" + i + "\"");
+        }
+    }
 }

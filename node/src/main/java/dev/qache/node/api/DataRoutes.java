@@ -89,7 +89,7 @@ public class DataRoutes {
         // "/" would be the empty key: say so rather than fall through to a bare 404.
         router.route("/").handler(this::emptyKey);
         if (baselineRoute) {
-            router.get("/_internal/bench/fixed").handler(this::baseline);
+            router.get("/_bench/fixed").handler(this::baseline);
         }
     }
 
@@ -272,15 +272,12 @@ public class DataRoutes {
             ctx.response().headers().set(HttpHeaders.CONTENT_TYPE, Problem.PROBLEM_JSON);
             ctx.response()
                     .setStatusCode(421)
-                    .end(Buffer.buffer(Problems.body(
-                            421,
-                            "misdirected",
-                            "Misdirected Request",
+                    .end(Buffer.buffer(Problems.misdirected(
                             ownership.misdirectedTo(key.bytes()) == null
                                     ? "this node takes no writes of the key: send them to " + owner
                                     : "this node does not serve the key's slot; its shard's primary is " + owner,
-                            "owner",
-                            owner)));
+                            owner,
+                            ownership.epoch())));
             return null;
         }
         return key;

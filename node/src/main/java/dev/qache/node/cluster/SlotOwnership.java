@@ -4,6 +4,7 @@ import dev.qache.protocol.MapDocument;
 import dev.qache.protocol.Slots;
 import java.util.BitSet;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.IntUnaryOperator;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -55,33 +56,24 @@ public final class SlotOwnership {
      */
     private final BitSet pendingDrop = new BitSet();
 
-    /** Slots given back to this shard while their drop was still pending; guarded by this. */
-    private final BitSet reclaimed = new BitSet();
-
     /** The slots whose keys are to be dropped (a migration moved them away), as of now. */
     public synchronized BitSet pendingDrops() {
         return (BitSet) pendingDrop.clone();
     }
 
-    /** Whether the keys of {@code slot} are still to be dropped. */
-    public synchronized boolean dropPending(int slot) {
-        return pendingDrop.get(slot);
-    }
-
-    /** The keys of {@code slot} were dropped. */
-    public synchronized void dropped(int slot) {
-        pendingDrop.clear(slot);
-    }
-
     /**
-     * Slots a map gave back to this shard before their old keys were dropped: those keys are stale
-     * (the slot's writes went elsewhere meanwhile) and must go before the slot is served or
-     * imported again. Taking them clears the set.
+     * Drops the keys of {@code slot} with {@code drop} if they are still to be dropped, under this
+     * object's lock: a map that gives the slot back waits until the drop is over, so no write the
+     * slot takes afterwards can be dropped with it. Returns the keys dropped, or -1 when the slot
+     * was not pending.
      */
-    public synchronized BitSet takeReclaimed() {
-        BitSet taken = (BitSet) reclaimed.clone();
-        reclaimed.clear();
-        return taken;
+    public synchronized int dropIfPending(int slot, IntUnaryOperator drop) {
+        if (!pendingDrop.get(slot)) {
+            return -1;
+        }
+        int keys = drop.applyAsInt(slot);
+        pendingDrop.clear(slot);
+        return keys;
     }
 
     /** Whether any slot is being copied to this node's shard: a cheap test before hashing a key. */
@@ -96,8 +88,16 @@ public final class SlotOwnership {
         return v != null && v.importing.get(slot);
     }
 
-    /** Applies a pushed map; {@code self} is this node's address as the map names it. */
-    public synchronized Outcome accept(MapDocument map, String self) {
+    /**
+     * Applies a pushed map; {@code self} is this node's address as the map names it.
+     *
+     * <p>Before the new map takes effect, {@code dropStale} drops the keys of every slot this
+     * shard is about to serve whose keys in the store are stale: a slot given back while its drop
+     * was pending (its writes went elsewhere meanwhile), or a slot it starts importing without
+     * having owned it (keys left from an earlier membership would shadow the copy, which never
+     * overwrites). Such a slot takes no request until its drop is over, whoever routes to it.
+     */
+    public synchronized Outcome accept(MapDocument map, String self, IntUnaryOperator dropStale) {
         View current = view.get();
         if (current != null && map.epoch() < current.epoch()) {
             return Outcome.STALE;
@@ -134,17 +134,41 @@ public final class SlotOwnership {
             }
         }
         View previous = view.get();
+        if (role == Role.REPLICA) {
+            // A replica's store follows its primary's stream, drops included (they replicate as
+            // deletes); dropping on its own it could remove keys the stream has already brought.
+            pendingDrop.clear();
+        } else {
+            if (previous != null && previous.shardId != null) {
+                BitSet dropped = (BitSet) previous.owned.clone();
+                dropped.andNot(owned);
+                pendingDrop.or(dropped); // a node the map no longer names drops all it held
+                if (previous.role == Role.REPLICA && role == Role.PRIMARY) {
+                    // Promoted: its old primary's drops may not all have reached it.
+                    BitSet notOwned = new BitSet(Slots.COUNT);
+                    notOwned.set(0, Slots.COUNT);
+                    notOwned.andNot(owned);
+                    pendingDrop.or(notOwned);
+                }
+            }
+            BitSet stale = (BitSet) pendingDrop.clone();
+            stale.and(owned);
+            pendingDrop.andNot(owned);
+            // A node that never had a map holds no cluster data: what it holds came by a write the
+            // router sent it while this very map was on its way, and is the newest there is.
+            if (previous != null) {
+                BitSet fresh = (BitSet) importing.clone();
+                if (previous.shardId != null && previous.shardId.equals(shardId)) {
+                    fresh.andNot(previous.owned);
+                }
+                stale.or(fresh);
+            }
+            for (int slot = stale.nextSetBit(0); slot >= 0; slot = stale.nextSetBit(slot + 1)) {
+                dropStale.applyAsInt(slot);
+            }
+        }
         view.set(new View(
                 map.epoch(), self, shardId, role, primary, owned, importing, primaryBySlot, writeShard, primaries));
-        if (previous != null && previous.shardId != null) {
-            BitSet dropped = (BitSet) previous.owned.clone();
-            dropped.andNot(owned);
-            pendingDrop.or(dropped);
-        }
-        BitSet back = (BitSet) pendingDrop.clone();
-        back.and(owned);
-        reclaimed.or(back);
-        pendingDrop.andNot(owned);
         return Outcome.ACCEPTED;
     }
 

@@ -61,7 +61,7 @@ public interface NodeConfig {
 
     interface Bench {
         /**
-         * Serves {@code GET /_internal/bench/fixed}, a fixed 100-byte JSON body, as the baseline that
+         * Serves {@code GET /_bench/fixed}, a fixed 100-byte JSON body, as the baseline that
          * the HTTP benchmark compares the data API with. Off in production.
          */
         @WithName("baseline-route")

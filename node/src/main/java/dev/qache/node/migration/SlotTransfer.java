@@ -49,7 +49,6 @@ public class SlotTransfer {
     private final HttpClient client;
     private final String token;
     private final Map<Integer, Set<ByteBuffer>> tombstones = new ConcurrentHashMap<>();
-    private final Object dropLock = new Object();
     private final ExecutorService dropper = Executors.newSingleThreadExecutor(
             Thread.ofPlatform().daemon().name("qache-slot-drop").factory());
 
@@ -81,25 +80,13 @@ public class SlotTransfer {
     }
 
     /**
-     * After a map is installed: forget tombstones of finished imports; drop, before this returns,
-     * the stale keys of slots that came back before their drop ran; drop the keys of slots that
-     * moved away on the background thread. One slot is dropped at a time under {@link #dropLock},
-     * so once this returns no drop of a slot this shard serves is running or to come.
+     * After a map is installed: forget tombstones of finished imports, and drop the keys of slots
+     * that moved away on the background thread, one slot at a time (see {@link
+     * SlotOwnership#dropIfPending}). Stale keys of slots this shard is about to serve were dropped
+     * while the map was installed.
      */
     public void mapInstalled() {
         tombstones.keySet().removeIf(slot -> !ownership.importing(slot));
-        BitSet reclaimed = ownership.takeReclaimed();
-        if (!reclaimed.isEmpty()) {
-            long keys = 0;
-            synchronized (dropLock) {
-                for (int slot = reclaimed.nextSetBit(0); slot >= 0; slot = reclaimed.nextSetBit(slot + 1)) {
-                    keys += store.dropSlot(slot);
-                }
-            }
-            LOG.infof(
-                    "dropped %d stale keys of %d slots that came back before their drop ran",
-                    keys, reclaimed.cardinality());
-        }
         if (!ownership.pendingDrops().isEmpty()) {
             dropper.execute(this::dropPending);
         }
@@ -110,15 +97,13 @@ public class SlotTransfer {
         long keys = 0;
         int slots = 0;
         for (int slot = pending.nextSetBit(0); slot >= 0; slot = pending.nextSetBit(slot + 1)) {
-            synchronized (dropLock) {
-                if (ownership.dropPending(slot)) {
-                    keys += store.dropSlot(slot);
-                    ownership.dropped(slot);
-                    slots++;
-                }
+            int dropped = ownership.dropIfPending(slot, store::dropSlot);
+            if (dropped >= 0) {
+                keys += dropped;
+                slots++;
             }
         }
-        if (slots > 0) {
+        if (keys > 0) {
             LOG.infof("dropped %d keys of %d slots that moved to other shards", keys, slots);
         }
     }

@@ -145,7 +145,18 @@ public class Replication {
             }
             store.listen(log);
         }
-        SlotOwnership.Outcome outcome = ownership.accept(map, self);
+        int[] stale = new int[2];
+        SlotOwnership.Outcome outcome = ownership.accept(map, self, slot -> {
+            int keys = store.dropSlot(slot);
+            stale[0] += keys;
+            stale[1] += keys > 0 ? 1 : 0;
+            return keys;
+        });
+        if (stale[0] > 0) {
+            LOG.infof(
+                    "dropped %d stale keys of %d slots before serving them at epoch %d",
+                    stale[0], stale[1], map.epoch());
+        }
         if (next != Role.PRIMARY && role == Role.PRIMARY) {
             store.listen(ChangeListener.NONE);
             closeSessions("this node is no longer the primary");

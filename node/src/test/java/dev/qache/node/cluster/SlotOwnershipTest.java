@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.qache.protocol.MapDocument;
 import dev.qache.protocol.Slots;
 import java.nio.charset.StandardCharsets;
+import java.util.BitSet;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -31,6 +32,20 @@ public class SlotOwnershipTest {
         }
     }
 
+    /** Slots the ownership had dropped as stale, in the order of the calls; cleared by takeStale. */
+    private final BitSet stale = new BitSet();
+
+    private int dropStale(int slot) {
+        stale.set(slot);
+        return 0;
+    }
+
+    private BitSet takeStale() {
+        BitSet taken = (BitSet) stale.clone();
+        stale.clear();
+        return taken;
+    }
+
     private static byte[] b(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
     }
@@ -45,7 +60,7 @@ public class SlotOwnershipTest {
     @Test
     void withMap_ownSlotsAreServed_othersNameTheOwnersPrimary() {
         SlotOwnership ownership = new SlotOwnership();
-        assertThat(ownership.accept(halves(3), "a:1")).isEqualTo(SlotOwnership.Outcome.ACCEPTED);
+        assertThat(ownership.accept(halves(3), "a:1", this::dropStale)).isEqualTo(SlotOwnership.Outcome.ACCEPTED);
 
         assertThat(ownership.shardId()).isEqualTo("s1");
         assertThat(ownership.misdirectedTo(b(keyInSlotRange(0, Slots.COUNT / 2 - 1))))
@@ -57,7 +72,7 @@ public class SlotOwnershipTest {
     @Test
     void replica_servesItsShardsSlotsToo() {
         SlotOwnership ownership = new SlotOwnership();
-        ownership.accept(halves(3), "r:1");
+        ownership.accept(halves(3), "r:1", this::dropStale);
         assertThat(ownership.misdirectedTo(b(keyInSlotRange(0, Slots.COUNT / 2 - 1))))
                 .isNull();
     }
@@ -65,9 +80,9 @@ public class SlotOwnershipTest {
     @Test
     void olderEpoch_isRefused_andChangesNothing() {
         SlotOwnership ownership = new SlotOwnership();
-        ownership.accept(halves(5), "a:1");
+        ownership.accept(halves(5), "a:1", this::dropStale);
 
-        assertThat(ownership.accept(halves(4), "b:2")).isEqualTo(SlotOwnership.Outcome.STALE);
+        assertThat(ownership.accept(halves(4), "b:2", this::dropStale)).isEqualTo(SlotOwnership.Outcome.STALE);
 
         assertThat(ownership.shardId()).isEqualTo("s1");
         assertThat(ownership.epoch()).isEqualTo(5);
@@ -76,7 +91,7 @@ public class SlotOwnershipTest {
     @Test
     void nodeNotInTheMap_servesNothing() {
         SlotOwnership ownership = new SlotOwnership();
-        ownership.accept(halves(1), "stranger:9");
+        ownership.accept(halves(1), "stranger:9", this::dropStale);
         assertThat(ownership.misdirectedTo(b("k1"))).isIn("a:1", "b:2");
     }
 
@@ -93,33 +108,135 @@ public class SlotOwnershipTest {
     @Test
     void slotsTakenAway_arePendingDrop_untilDropped() {
         SlotOwnership ownership = new SlotOwnership();
-        ownership.accept(halves(1), "a:1");
+        ownership.accept(halves(1), "a:1", this::dropStale);
         assertThat(ownership.pendingDrops().isEmpty()).isTrue();
 
-        ownership.accept(allToS2(2, false), "a:1");
+        ownership.accept(allToS2(2, false), "a:1", this::dropStale);
 
         assertThat(ownership.pendingDrops().cardinality()).isEqualTo(Slots.COUNT / 2);
-        assertThat(ownership.dropPending(0)).isTrue();
-        ownership.dropped(0);
-        assertThat(ownership.dropPending(0)).isFalse();
+        assertThat(ownership.dropIfPending(0, slot -> 7)).isEqualTo(7);
+        assertThat(ownership.dropIfPending(0, slot -> 7)).as("dropped once").isEqualTo(-1);
         assertThat(ownership.pendingDrops().cardinality()).isEqualTo(Slots.COUNT / 2 - 1);
-        assertThat(ownership.takeReclaimed().isEmpty()).isTrue();
+        assertThat(takeStale().isEmpty()).isTrue();
     }
 
     @Test
     void slotsGivenBackBeforeTheirDrop_areReclaimed_andNoLongerPending() {
         SlotOwnership ownership = new SlotOwnership();
-        ownership.accept(halves(1), "a:1");
-        ownership.accept(allToS2(2, false), "a:1");
-        ownership.dropped(0); // the background drop got as far as slot 0
+        ownership.accept(halves(1), "a:1", this::dropStale);
+        ownership.accept(allToS2(2, false), "a:1", this::dropStale);
+        ownership.dropIfPending(0, slot -> 0); // the background drop got as far as slot 0
 
         // The slots come back (importing) before the rest were dropped: their old keys are stale.
-        ownership.accept(allToS2(3, true), "a:1");
+        ownership.accept(allToS2(3, true), "a:1", this::dropStale);
 
-        java.util.BitSet reclaimed = ownership.takeReclaimed();
-        assertThat(reclaimed.cardinality()).isEqualTo(Slots.COUNT / 2 - 1);
-        assertThat(reclaimed.get(0)).isFalse();
+        BitSet reclaimed = takeStale();
+        // Every slot it starts importing: the one already dropped too (a drop is idempotent).
+        assertThat(reclaimed.cardinality()).isEqualTo(Slots.COUNT / 2);
         assertThat(ownership.pendingDrops().isEmpty()).isTrue();
-        assertThat(ownership.takeReclaimed().isEmpty()).as("taking clears").isTrue();
+        assertThat(ownership.dropIfPending(1, slot -> 1))
+                .as("no longer pending")
+                .isEqualTo(-1);
+    }
+
+    @Test
+    void staleKeysAreDropped_beforeTheSlotIsServed() {
+        SlotOwnership ownership = new SlotOwnership();
+        ownership.accept(halves(1), "a:1", this::dropStale);
+        ownership.accept(allToS2(2, false), "a:1", this::dropStale);
+        String key = keyInSlotRange(0, Slots.COUNT / 2 - 1);
+        int slotOfKey = Slots.of(b(key));
+        boolean[] servedDuringItsDrop = {true};
+
+        ownership.accept(allToS2(3, true), "a:1", slot -> {
+            if (slot == slotOfKey) {
+                servedDuringItsDrop[0] = ownership.writeMisdirectedTo(b(key)) == null;
+            }
+            return 0;
+        });
+
+        assertThat(servedDuringItsDrop[0])
+                .as("a write routed here while the drop runs must not land before it")
+                .isFalse();
+        assertThat(ownership.writeMisdirectedTo(b(key)))
+                .as("served once dropped")
+                .isNull();
+    }
+
+    @Test
+    void aReplicaPromoted_dropsWhatItHoldsOfSlotsItsShardNoLongerOwns() {
+        SlotOwnership ownership = new SlotOwnership();
+        ownership.accept(halves(1), "r:1", this::dropStale);
+        MapDocument promoted = new MapDocument(
+                2,
+                List.of(
+                        new MapDocument.ShardEntry("s1", "r:1", List.of()),
+                        new MapDocument.ShardEntry("s2", "b:2", List.of())),
+                List.of(
+                        new MapDocument.SlotRange(0, Slots.COUNT / 2 - 1, "s1"),
+                        new MapDocument.SlotRange(Slots.COUNT / 2, Slots.COUNT - 1, "s2")));
+
+        ownership.accept(promoted, "r:1", this::dropStale);
+
+        assertThat(ownership.pendingDrops().cardinality()).isEqualTo(Slots.COUNT / 2);
+        assertThat(ownership.pendingDrops().get(Slots.COUNT / 2)).isTrue();
+        assertThat(ownership.pendingDrops().get(0)).isFalse();
+        assertThat(takeStale().isEmpty()).as("nothing it serves is dropped").isTrue();
+    }
+
+    @Test
+    void aNodeJoiningAsATarget_dropsWhatItHeldOfTheSlotsItImports_onlyOnce() {
+        SlotOwnership ownership = new SlotOwnership();
+        // "a:1" had a map that did not name it (it was removed from the cluster, say).
+        ownership.accept(withoutS1(1), "a:1", this::dropStale);
+        ownership.accept(allToS2(2, true), "a:1", this::dropStale);
+        assertThat(takeStale().cardinality()).isEqualTo(Slots.COUNT / 2);
+
+        ownership.accept(allToS2(3, true), "a:1", this::dropStale); // the same migration, pushed again
+        assertThat(takeStale().isEmpty()).as("already importing: nothing new").isTrue();
+    }
+
+    @Test
+    void aNodeThatNeverHadAMap_keepsWhatItHolds_whenItStartsImporting() {
+        SlotOwnership ownership = new SlotOwnership();
+        // Whatever it holds came by writes sent to it while this map was on its way: the newest.
+        ownership.accept(allToS2(1, true), "a:1", this::dropStale);
+        assertThat(takeStale().isEmpty()).isTrue();
+    }
+
+    private static MapDocument withoutS1(long epoch) {
+        return new MapDocument(
+                epoch,
+                List.of(new MapDocument.ShardEntry("s2", "b:2", List.of())),
+                List.of(new MapDocument.SlotRange(0, Slots.COUNT - 1, "s2")));
+    }
+
+    @Test
+    void aReplica_dropsNothingOnItsOwn_itFollowsItsPrimarysStream() {
+        SlotOwnership ownership = new SlotOwnership();
+        ownership.accept(halves(1), "r:1", this::dropStale);
+        ownership.accept(allToS2(2, false), "r:1", this::dropStale);
+        ownership.accept(allToS2(3, true), "r:1", this::dropStale);
+
+        assertThat(ownership.pendingDrops().isEmpty()).isTrue();
+        assertThat(takeStale().isEmpty()).isTrue();
+    }
+
+    @Test
+    void aPrimaryWhoseShardLeftTheMap_dropsAll_andStartsEmptyWhenAddedAgain() {
+        SlotOwnership ownership = new SlotOwnership();
+        ownership.accept(halves(1), "a:1", this::dropStale);
+        MapDocument withoutS1 = new MapDocument(
+                2,
+                List.of(new MapDocument.ShardEntry("s2", "b:2", List.of())),
+                List.of(new MapDocument.SlotRange(0, Slots.COUNT - 1, "s2")));
+
+        ownership.accept(withoutS1, "a:1", this::dropStale);
+        assertThat(ownership.pendingDrops().cardinality()).isEqualTo(Slots.COUNT / 2);
+
+        // Added again before the background drop ran: what it held goes before the ack.
+        ownership.accept(allToS2(3, true), "a:1", this::dropStale);
+        assertThat(takeStale().cardinality()).isEqualTo(Slots.COUNT / 2);
+        assertThat(ownership.pendingDrops().isEmpty()).isTrue();
     }
 }

@@ -203,14 +203,38 @@ public class MigrationRunner {
                 });
     }
 
+    /**
+     * The nodes of shards that left the map (a removal committed, or a joining shard's migration
+     * aborted) get the final map too: naming them no more, it makes them drop what they held, so a
+     * node added again later starts empty rather than with stale keys.
+     */
+    private void tellLeavers(ClusterMap before, ClusterMap after) {
+        for (Shard shard : before.shards().values()) {
+            if (after.shards().containsKey(shard.id())) {
+                continue;
+            }
+            List<String> nodes = new ArrayList<>(shard.replicas());
+            nodes.add(shard.primary());
+            for (String node : nodes) {
+                pusher.pushTo(node, after)
+                        .onFailure(e -> LOG.infof(
+                                "node %s of shard %s, which left the map, did not take the final map: %s",
+                                node, shard.id(), e.getMessage()));
+            }
+        }
+    }
+
     private void finish(Migration m, boolean commit) {
         if (finishing || cluster.current().moving().isEmpty()) {
             return;
         }
         finishing = true;
-        vertx.executeBlocking(() -> cluster.update(
-                        commit ? ClusterMap::withMovesCommitted : ClusterMap::withMovesAborted,
-                        map -> pusher.pushToPrimariesAndWait(map, java.time.Duration.ofSeconds(2))))
+        ClusterMap before = cluster.current();
+        vertx.executeBlocking(() ->
+                        cluster.update(commit ? ClusterMap::withMovesCommitted : ClusterMap::withMovesAborted, map -> {
+                            pusher.pushToPrimariesAndWait(map, java.time.Duration.ofSeconds(2));
+                            tellLeavers(before, map);
+                        }))
                 .onComplete(result -> {
                     if (result.failed()) {
                         finishing = false;

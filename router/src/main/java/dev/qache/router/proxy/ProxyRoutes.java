@@ -60,10 +60,20 @@ public class ProxyRoutes {
 
     private static final Logger LOG = Logger.getLogger(ProxyRoutes.class);
     private static final String KEY_PATH = "^/[^/]+$";
+
+    /** How long a map change may spend handing the map to the primaries before it is published. */
+    private static final long MAP_PUBLISH_WAIT_MILLIS = 2_000;
+
     private static final int ENVELOPE_BYTES = 64 * 1024;
     private static final CharSequence PROBLEM_JSON = HttpHeaders.createOptimized(Problems.MEDIA_TYPE);
 
     private final ClusterState cluster;
+
+    /** Writes held until this router publishes the map a node already has (see {@link #awaitNewerMap}). */
+    private final java.util.Queue<EpochWaiter> epochWaiters = new java.util.concurrent.ConcurrentLinkedQueue<>();
+
+    private record EpochWaiter(long epoch, Runnable run) {}
+
     private final RouterConfig config;
     private final Vertx vertx;
     private final HttpClientOptions clientOptions;
@@ -94,6 +104,7 @@ public class ProxyRoutes {
 
     ProxyRoutes(Vertx vertx, ClusterState cluster, RouterConfig config, MeterRegistry registry, NodeMonitor monitor) {
         this.cluster = cluster;
+        cluster.onChange(map -> releaseWaiters(map.epoch()));
         this.monitor = monitor;
         this.replicaReadAfterMillis = config.replicaReadAfter().toMillis();
         this.config = config;
@@ -271,10 +282,23 @@ public class ProxyRoutes {
                 return first;
             });
         } else {
-            answer = once(ctx, to.primary(), method, body);
+            // A 421 means the target took no write: it holds another map than this router has
+            // published (a push still on its way, or a newer one). Follow the owner it names, once.
+            answer = once(ctx, to.primary(), method, body).compose(a -> {
+                String owner = a.response().statusCode() == 421 ? ownerNamedBy(a) : null;
+                return owner == null || owner.equals(to.primary())
+                        ? Future.succeededFuture(a)
+                        : once(ctx, owner, method, body);
+            });
         }
         answer.onComplete(result -> {
             if (ctx.response().ended() || ctx.response().closed()) {
+                return;
+            }
+            if (result.succeeded()
+                    && method == HttpMethod.POST
+                    && result.result().response().statusCode() == 421
+                    && awaitNewerMap(ctx, result.result())) {
                 return;
             }
             if (result.succeeded()) {
@@ -384,6 +408,12 @@ public class ProxyRoutes {
                     if (ctx.response().ended() || ctx.response().closed()) {
                         return;
                     }
+                    if (failure == null
+                            && answer.response().statusCode() == 421
+                            && gate != null
+                            && awaitNewerMap(ctx, answer)) {
+                        return;
+                    }
                     if (failure == null && answer.response().statusCode() == 421 && gate != null) {
                         // The node took no write: it is no longer the primary (a promotion just
                         // happened). Once, send it where the map now says.
@@ -484,6 +514,60 @@ public class ProxyRoutes {
             gate.paused = true;
         }
         return gate;
+    }
+
+    /**
+     * A write refused with 421 by a node whose map is newer than the one this router routes by:
+     * the router is still handing that map to the primaries (it publishes once they have it), and
+     * the owner the node names may not have it yet. The write is held until the map is published
+     * and then routed again from the start; if that takes longer than the forward timeout plus the
+     * push wait, it gets 503 with Retry-After. Returns false when the node's map is not newer.
+     */
+    private boolean awaitNewerMap(RoutingContext ctx, Answer refused) {
+        long epoch = epochNamedBy(refused);
+        if (epoch <= cluster.current().epoch()) {
+            return false;
+        }
+        Context context = Vertx.currentContext();
+        java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+        EpochWaiter waiter = new EpochWaiter(epoch, () -> {
+            if (done.compareAndSet(false, true)) {
+                context.runOnContext(ignored -> {
+                    if (!ctx.response().ended() && !ctx.response().closed()) {
+                        forward(ctx);
+                    }
+                });
+            }
+        });
+        epochWaiters.add(waiter);
+        vertx.setTimer(timeoutMillis + MAP_PUBLISH_WAIT_MILLIS, id -> {
+            if (done.compareAndSet(false, true)) {
+                epochWaiters.remove(waiter);
+                if (!ctx.response().ended() && !ctx.response().closed()) {
+                    unavailable(ctx.response(), "the cluster map of epoch " + epoch + " is not published yet");
+                }
+            }
+        });
+        releaseWaiters(cluster.current().epoch()); // published meanwhile
+        return true;
+    }
+
+    private void releaseWaiters(long published) {
+        for (EpochWaiter waiter : epochWaiters) {
+            if (waiter.epoch() <= published && epochWaiters.remove(waiter)) {
+                waiter.run().run();
+            }
+        }
+    }
+
+    /** The {@code epoch} member of a 421 problem body, or -1. */
+    private static long epochNamedBy(Answer answer) {
+        try {
+            Object epoch = answer.body().toJsonObject().getValue("epoch");
+            return epoch instanceof Number n ? n.longValue() : -1;
+        } catch (RuntimeException notJson) {
+            return -1;
+        }
     }
 
     /** The {@code owner} member of a 421 problem body, or null. */
