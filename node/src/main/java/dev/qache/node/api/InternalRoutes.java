@@ -78,6 +78,8 @@ public class InternalRoutes {
         status.put("keys", stats.keys());
         status.put("memoryUsedBytes", stats.usedBytes());
         status.put("memoryLimitBytes", stats.limitBytes());
+        status.put("hits", stats.hits());
+        status.put("misses", stats.misses());
         status.putAll(replication.status());
         try {
             ctx.response()
@@ -141,21 +143,9 @@ public class InternalRoutes {
                     "installed cluster map epoch %d (was %d): this node (%s) serves shard %s",
                     map.epoch(), before, self, ownership.shardId());
         }
-        // Off the event loop: it may drop the stale keys of slots given back, and the router
-        // must not hear 204 before they are gone.
-        ctx.vertx()
-                .executeBlocking(
-                        () -> {
-                            slots.mapInstalled();
-                            return null;
-                        },
-                        false)
-                .onComplete(done -> {
-                    if (done.succeeded()) {
-                        ctx.response().setStatusCode(204).end();
-                    } else {
-                        ctx.fail(done.cause());
-                    }
-                });
+        // Stale keys of slots this shard is about to serve went while the map was installed,
+        // before the router hears 204; keys of slots that moved away go in the background.
+        slots.mapInstalled();
+        ctx.response().setStatusCode(204).end();
     }
 }

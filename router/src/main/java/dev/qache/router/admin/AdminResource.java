@@ -8,6 +8,7 @@ import dev.qache.router.cluster.ClusterMapJson;
 import dev.qache.router.cluster.ClusterState;
 import dev.qache.router.cluster.MapPusher;
 import dev.qache.router.cluster.Shard;
+import dev.qache.router.config.AdminConfig;
 import dev.qache.router.failover.Failover;
 import dev.qache.router.failover.NodeMonitor;
 import dev.qache.router.migration.Migration;
@@ -31,6 +32,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The admin API (DESIGN.md): the cluster map with per-node health and replication state, adding
@@ -54,16 +56,22 @@ public class AdminResource {
     private final Failover failover;
     private final MigrationRunner migrations;
     private final MapPusher pusher;
+    private final AdminConfig config;
 
     /** How long a map change waits for the primaries to take the new map before it is published. */
     private static final java.time.Duration PUSH_WAIT = java.time.Duration.ofSeconds(2);
+
+    /** How long a node about to be added has to answer its status call. */
+    private static final java.time.Duration NEW_NODE_TIMEOUT = java.time.Duration.ofSeconds(2);
 
     AdminResource(
             ClusterState cluster,
             NodeMonitor monitor,
             Failover failover,
             MigrationRunner migrations,
-            MapPusher pusher) {
+            MapPusher pusher,
+            AdminConfig config) {
+        this.config = config;
         this.cluster = cluster;
         this.pusher = pusher;
         this.migrations = migrations;
@@ -87,11 +95,23 @@ public class AdminResource {
             String link,
             Long keys,
             Long memoryUsedBytes,
-            Long memoryLimitBytes) {}
+            Long memoryLimitBytes,
+            Long hits,
+            Long misses,
+            Long epoch) {}
 
-    public record ShardView(String id, int slots, List<NodeView> nodes) {}
+    /** A shard: its slots, its nodes (the primary first), and its last promotion since the router started. */
+    public record ShardView(String id, int slots, List<NodeView> nodes, Failover.@Nullable Promotion lastFailover) {}
 
-    public record ClusterView(long epoch, List<ShardView> shards, List<MapDocument.SlotRange> slots) {}
+    /**
+     * The map with health: {@code slots} are the owners, {@code moving} the slots being copied to
+     * another shard (each range names its target).
+     */
+    public record ClusterView(
+            long epoch,
+            List<ShardView> shards,
+            List<MapDocument.SlotRange> slots,
+            List<MapDocument.SlotRange> moving) {}
 
     public record AddShard(String id, String primary, List<String> replicas) {}
 
@@ -112,10 +132,12 @@ public class AdminResource {
             List<NodeView> nodes = new ArrayList<>();
             nodes.add(view(shard.primary(), "primary", null));
             shard.replicas().forEach(r -> nodes.add(view(r, "replica", primaryOffset)));
-            shards.add(new ShardView(shard.id(), counts.getOrDefault(shard.id(), 0), nodes));
+            shards.add(new ShardView(
+                    shard.id(), counts.getOrDefault(shard.id(), 0), nodes, failover.lastPromotion(shard.id())));
         }
+        MapDocument document = ClusterMapJson.toDocument(map);
         return new ClusterView(
-                map.epoch(), shards, ClusterMapJson.toDocument(map).slots());
+                map.epoch(), shards, document.slots(), document.moving() == null ? List.of() : document.moving());
     }
 
     private NodeView view(String address, String role, Long primaryOffset) {
@@ -123,7 +145,19 @@ public class AdminResource {
         String health = monitor.health(address).name().toLowerCase(Locale.ROOT);
         if (status == null) {
             return new NodeView(
-                    address, role, health.equals("up") ? "unknown" : health, null, null, null, null, null, null, null);
+                    address,
+                    role,
+                    health.equals("up") ? "unknown" : health,
+                    null,
+                    null,
+                    null,
+                    null,
+                    null,
+                    null,
+                    null,
+                    null,
+                    null,
+                    null);
         }
         Long offset = status.getLong("offset");
         Long lag = primaryOffset == null || offset == null ? null : Math.max(0, primaryOffset - offset);
@@ -137,7 +171,10 @@ public class AdminResource {
                 status.getString("link"),
                 status.getLong("keys"),
                 status.getLong("memoryUsedBytes"),
-                status.getLong("memoryLimitBytes"));
+                status.getLong("memoryLimitBytes"),
+                status.getLong("hits"),
+                status.getLong("misses"),
+                status.getLong("epoch"));
     }
 
     /**
@@ -250,6 +287,10 @@ public class AdminResource {
                 return problem(409, "conflict", request.address() + " already serves shard " + other.id());
             }
         }
+        Response silent = silentNode(List.of(request.address()));
+        if (silent != null) {
+            return silent;
+        }
         List<String> replicas = new ArrayList<>(shard.replicas());
         replicas.add(request.address());
         try {
@@ -281,6 +322,12 @@ public class AdminResource {
         if (!SHARD_ID.matcher(id).matches()) {
             return problem(400, "bad-request", "\"id\" must be 1 to 64 letters, digits, '-' or '_'");
         }
+        List<String> members = new ArrayList<>(replicas);
+        members.add(0, request.primary());
+        Response silent = silentNode(members);
+        if (silent != null) {
+            return silent;
+        }
         Shard shard = new Shard(id, request.primary(), replicas);
         try {
             ClusterMap next = cluster.update(
@@ -289,6 +336,34 @@ public class AdminResource {
         } catch (IllegalArgumentException conflict) {
             return problem(409, "conflict", conflict.getMessage());
         }
+    }
+
+    /** A 422 naming the first of {@code nodes} that does not answer a status call, or null. */
+    private @Nullable Response silentNode(List<String> nodes) {
+        if (!config.checkNewNodes()) {
+            return null;
+        }
+        for (String node : nodes) {
+            try {
+                monitor.fetchStatus(node, NEW_NODE_TIMEOUT.toMillis())
+                        .toCompletionStage()
+                        .toCompletableFuture()
+                        .get(NEW_NODE_TIMEOUT.toMillis() + 500, java.util.concurrent.TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return problem(503, "interrupted", "interrupted while asking " + node + " for its status");
+            } catch (Exception e) {
+                String why = e instanceof java.util.concurrent.TimeoutException
+                        ? "no answer within " + NEW_NODE_TIMEOUT.toMillis() + " ms"
+                        : String.valueOf(e.getCause() == null ? e : e.getCause().getMessage());
+                return problem(
+                        422,
+                        "node-unreachable",
+                        "node " + node + " does not answer (" + why + "): start it, or check the address and"
+                                + " its qache.cluster.token");
+            }
+        }
+        return null;
     }
 
     private static String nextShardId(ClusterMap map) {
@@ -300,8 +375,17 @@ public class AdminResource {
     }
 
     private static Response problem(int status, String slug, String detail) {
-        Map<Integer, String> titles = new LinkedHashMap<>(
-                Map.of(400, "Bad Request", 404, "Not Found", 409, "Conflict", 503, "Service Unavailable"));
+        Map<Integer, String> titles = new LinkedHashMap<>(Map.of(
+                400,
+                "Bad Request",
+                404,
+                "Not Found",
+                409,
+                "Conflict",
+                422,
+                "Unprocessable Content",
+                503,
+                "Service Unavailable"));
         return Response.status(status)
                 .type(Problems.MEDIA_TYPE)
                 .entity(Problems.body(status, slug, titles.getOrDefault(status, "Error"), detail))

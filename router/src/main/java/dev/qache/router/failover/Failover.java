@@ -52,6 +52,7 @@ public class Failover {
     private final RouterConfig.Failover config;
     private final Counter automaticPromotions;
     private final Counter forcedPromotions;
+    private final java.util.Map<String, Promotion> lastPromotion = new java.util.concurrent.ConcurrentHashMap<>();
     private final ExecutorService worker = Executors.newSingleThreadExecutor(
             Thread.ofPlatform().daemon().name("qache-failover").factory());
 
@@ -287,6 +288,16 @@ public class Failover {
         try {
             ClusterMap next = cluster.update(map -> map.withShardMembers(promoted), map -> handTo(chosen, map));
             (reason.startsWith("forced") ? forcedPromotions : automaticPromotions).increment();
+            lastPromotion.put(
+                    shard.id(),
+                    new Promotion(
+                            java.time.Instant.now()
+                                    .truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
+                                    .toString(),
+                            shard.primary(),
+                            chosen,
+                            next.epoch(),
+                            reason));
             LOG.warnf(
                     "PROMOTION: shard %s: %s replaces %s as primary at epoch %d (%s); %s rejoins as a replica",
                     shard.id(), chosen, shard.primary(), next.epoch(), reason, shard.primary());
@@ -294,6 +305,17 @@ public class Failover {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /**
+     * A promotion as the admin API shows it: when (ISO-8601), the deposed and the new primary, the
+     * epoch it made, and why (a detected failure, or forced).
+     */
+    public record Promotion(String at, String from, String to, long epoch, String reason) {}
+
+    /** The last promotion of {@code shardId} since this router started, or null. */
+    public @Nullable Promotion lastPromotion(String shardId) {
+        return lastPromotion.get(shardId);
     }
 
     /** Gives the promoted node its new map before any write is routed to it; bounded. */

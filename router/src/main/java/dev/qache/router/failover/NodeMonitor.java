@@ -97,13 +97,18 @@ public class NodeMonitor {
 
     /** Asks a node for its status now, outside the probe schedule (for a forced promotion). */
     public Future<JsonObject> fetchStatus(String node) {
+        return fetchStatus(node, config.probeTimeout().toMillis());
+    }
+
+    /** {@link #fetchStatus(String)} with its own timeout (a node just started answers slowly at first). */
+    public Future<JsonObject> fetchStatus(String node, long timeoutMillis) {
         int colon = node.lastIndexOf(':');
         RequestOptions request = new RequestOptions()
                 .setMethod(HttpMethod.GET)
                 .setHost(node.substring(0, colon))
                 .setPort(Integer.parseInt(node.substring(colon + 1)))
                 .setURI("/_internal/status")
-                .setIdleTimeout(config.probeTimeout().toMillis())
+                .setIdleTimeout(timeoutMillis)
                 .putHeader("Authorization", "Bearer " + clusterConfig.token());
         return client.request(request)
                 .compose(r -> r.send().compose(response -> {
