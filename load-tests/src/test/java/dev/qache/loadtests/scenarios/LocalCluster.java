@@ -138,6 +138,24 @@ final class LocalCluster implements AutoCloseable {
         return router;
     }
 
+    /** Starts the admin UI against this cluster's router and waits until it is ready. */
+    Member startAdminUi() throws IOException {
+        Member ui = launch(
+                "admin-ui",
+                freePort(),
+                ROOT.resolve("admin-ui/target/quarkus-app/quarkus-run.jar"),
+                "-Xmx128m",
+                "-Dqache.admin.token=" + ADMIN_TOKEN,
+                "-Dqache.router.url=" + router.url());
+        awaitReady(List.of(ui));
+        return ui;
+    }
+
+    /** Where this cluster's logs go. */
+    Path dir() {
+        return dir;
+    }
+
     Map<String, Member> nodes() {
         return nodes;
     }
