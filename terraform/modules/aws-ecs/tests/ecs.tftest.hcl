@@ -1,0 +1,109 @@
+# terraform test with a mocked AWS provider: one service per node, zones, secrets by reference.
+
+mock_provider "aws" {
+  mock_data "aws_region" {
+    defaults = { name = "eu-west-1" }
+  }
+  mock_resource "aws_ecs_task_definition" {
+    defaults = { arn = "arn:aws:ecs:eu-west-1:123456789012:task-definition/qache:1" }
+  }
+  mock_resource "aws_service_discovery_service" {
+    defaults = { arn = "arn:aws:servicediscovery:eu-west-1:123456789012:service/srv-mock" }
+  }
+  mock_resource "aws_iam_role" {
+    defaults = { arn = "arn:aws:iam::123456789012:role/qache-ecs-execution" }
+  }
+}
+
+variables {
+  vpc_id = "vpc-1"
+  subnet_ids_by_zone = {
+    "eu-west-1a" = "subnet-a"
+    "eu-west-1b" = "subnet-b"
+    "eu-west-1c" = "subnet-c"
+  }
+  shards             = 3
+  replicas_per_shard = 1
+  images = {
+    node     = "registry.example/qache-node:1.0"
+    router   = "registry.example/qache-router:1.0"
+    admin_ui = "registry.example/qache-admin-ui:1.0"
+  }
+  admin_cidrs              = ["203.0.113.0/24"]
+  app_cidrs                = ["10.1.0.0/16"]
+  admin_token_secret_arn   = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:qache-admin-token"
+  cluster_token_secret_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:qache-cluster-token"
+}
+
+run "one_service_per_node_plus_router_and_console" {
+  command = apply
+
+  assert {
+    condition     = length(aws_ecs_service.node) == 6
+    error_message = "3 shards x (1 + 1 replica) must be 6 node services, got ${length(aws_ecs_service.node)}."
+  }
+  assert {
+    condition     = alltrue([for s in aws_ecs_service.node : s.desired_count == 1])
+    error_message = "A node is one task with one address."
+  }
+  assert {
+    condition     = aws_ecs_service.router.desired_count == 1 && aws_ecs_service.admin_ui.desired_count == 1
+    error_message = "One router and one console."
+  }
+}
+
+run "a_primary_and_its_replicas_never_share_a_zone" {
+  command = apply
+
+  variables {
+    shards             = 2
+    replicas_per_shard = 2
+  }
+
+  assert {
+    condition     = length(aws_ecs_service.node) == 6
+    error_message = "2 shards x 3 nodes must be 6 services."
+  }
+  assert {
+    condition = alltrue([
+      for shard in ["s1", "s2"] :
+      length(distinct(flatten([
+        for s in aws_ecs_service.node : tolist(s.network_configuration[0].subnets) if s.tags["qache:shard"] == shard
+      ]))) == 3
+    ])
+    error_message = "Each shard's three tasks must run in three different subnets (zones)."
+  }
+}
+
+run "tokens_come_from_the_secret_store_never_the_state" {
+  command = apply
+
+  assert {
+    condition = alltrue([
+      for c in jsondecode(aws_ecs_task_definition.router.container_definitions) :
+      length([for e in c.environment : e if strcontains(e.name, "TOKEN")]) == 0
+      && toset([for s in c.secrets : s.valueFrom]) == toset([var.admin_token_secret_arn, var.cluster_token_secret_arn])
+    ])
+    error_message = "The router's tokens are secrets by ARN, never plain environment values."
+  }
+  assert {
+    condition     = jsondecode(aws_ecs_task_definition.node.container_definitions)[0].secrets[0].valueFrom == var.cluster_token_secret_arn
+    error_message = "Nodes get the cluster token from the secret store."
+  }
+}
+
+run "the_router_knows_every_node_by_its_stable_name" {
+  command = apply
+
+  assert {
+    condition = (
+      [for e in jsondecode(aws_ecs_task_definition.router.container_definitions)[0].environment : e.value if e.name == "QACHE_ROUTER_SHARDS"][0]
+      == "s1=s1-primary.qache.internal:7001;s1-replica1.qache.internal:7001,s2=s2-primary.qache.internal:7001;s2-replica1.qache.internal:7001,s3=s3-primary.qache.internal:7001;s3-replica1.qache.internal:7001"
+    )
+    error_message = "The router's bootstrap spec names each shard's primary, then its replicas, by Cloud Map name."
+  }
+  assert {
+    condition     = output.router_url == "http://router.qache.internal:7000" && output.admin_ui_url == "http://admin-ui.qache.internal:7100"
+    error_message = "The outputs give the router's and the console's URLs."
+  }
+}

@@ -1,0 +1,93 @@
+variable "name" {
+  description = "Prefix for every resource's name."
+  type        = string
+  default     = "qache"
+}
+
+variable "vpc_id" {
+  description = "The VPC the cluster runs in."
+  type        = string
+}
+
+variable "subnet_ids_by_zone" {
+  description = "A private subnet per availability zone, zone => subnet id; each node's task runs in its zone's subnet."
+  type        = map(string)
+}
+
+variable "shards" {
+  description = "Number of shards."
+  type        = number
+  default     = 3
+}
+
+variable "replicas_per_shard" {
+  description = "Replicas per shard, each in another zone than its primary."
+  type        = number
+  default     = 1
+}
+
+variable "node_memory_limit" {
+  description = "qache.node.memory-limit of every node; at most 80% of the heap (75% of node_memory_mib)."
+  type        = string
+  default     = "12G"
+}
+
+variable "node_cpu" {
+  description = "CPU units of a node task (1024 = 1 vCPU)."
+  type        = number
+  default     = 2048
+}
+
+variable "node_memory_mib" {
+  description = "Memory of a node task, MiB."
+  type        = number
+  default     = 16384
+}
+
+variable "images" {
+  description = "Container images (src/main/docker/Dockerfile.jvm of each module, pushed to a registry)."
+  type = object({
+    node     = string
+    router   = string
+    admin_ui = string
+  })
+}
+
+variable "app_cidrs" {
+  description = "CIDRs of the application tier allowed to call the router's data API (port 7000)."
+  type        = list(string)
+  default     = []
+}
+
+variable "app_security_group_ids" {
+  description = "Security groups of the application tier allowed to call the router's data API."
+  type        = list(string)
+  default     = []
+}
+
+variable "admin_cidrs" {
+  description = "CIDRs allowed to reach the admin console (port 7100)."
+  type        = list(string)
+}
+
+variable "admin_token_secret_arn" {
+  description = "ARN of a Secrets Manager secret (or SSM parameter) holding qache.admin.token, created outside Terraform; ECS injects it into the router and console tasks."
+  type        = string
+}
+
+variable "cluster_token_secret_arn" {
+  description = "ARN of a Secrets Manager secret (or SSM parameter) holding qache.cluster.token."
+  type        = string
+}
+
+variable "log_retention_days" {
+  description = "CloudWatch retention of the tasks' logs."
+  type        = number
+  default     = 14
+}
+
+variable "tags" {
+  description = "Tags for every resource."
+  type        = map(string)
+  default     = {}
+}

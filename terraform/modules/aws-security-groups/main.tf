@@ -1,0 +1,167 @@
+# The three security groups of a Qache cluster, for VMs and containers alike: the router's data
+# and admin port only from the application tier and the console; the nodes' port only from the
+# router and from each other (replication, slot migration); the console only from the admin CIDRs.
+
+terraform {
+  required_version = ">= 1.9"
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 5.60, < 6.0"
+    }
+  }
+}
+
+variable "name" {
+  description = "Prefix for the groups' names."
+  type        = string
+}
+
+variable "vpc_id" {
+  description = "The VPC."
+  type        = string
+}
+
+variable "app_cidrs" {
+  description = "CIDRs of the application tier (router port 7000)."
+  type        = list(string)
+  default     = []
+}
+
+variable "app_security_group_ids" {
+  description = "Security groups of the application tier (router port 7000)."
+  type        = list(string)
+  default     = []
+}
+
+variable "admin_cidrs" {
+  description = "CIDRs allowed to reach the console (port 7100)."
+  type        = list(string)
+  validation {
+    condition     = alltrue([for c in var.admin_cidrs : can(cidrhost(c, 0)) && c != "0.0.0.0/0"])
+    error_message = "admin_cidrs must be CIDRs, and not 0.0.0.0/0."
+  }
+}
+
+variable "node_port" {
+  description = "The nodes' HTTP port (data, internal calls, replication)."
+  type        = number
+  default     = 7001
+}
+
+variable "tags" {
+  description = "Tags for every group."
+  type        = map(string)
+  default     = {}
+}
+
+
+resource "aws_security_group" "router" {
+  name        = "${var.name}-router"
+  description = "Qache router: data and admin API"
+  vpc_id      = var.vpc_id
+  tags        = var.tags
+}
+
+resource "aws_security_group" "node" {
+  name        = "${var.name}-node"
+  description = "Qache cache nodes: internal and replication traffic between members"
+  vpc_id      = var.vpc_id
+  tags        = var.tags
+}
+
+resource "aws_security_group" "admin_ui" {
+  name        = "${var.name}-admin-ui"
+  description = "Qache admin console"
+  vpc_id      = var.vpc_id
+  tags        = var.tags
+}
+
+resource "aws_vpc_security_group_ingress_rule" "router_from_app_cidrs" {
+  for_each          = toset(var.app_cidrs)
+  security_group_id = aws_security_group.router.id
+  description       = "data API from the application tier"
+  ip_protocol       = "tcp"
+  from_port         = 7000
+  to_port           = 7000
+  cidr_ipv4         = each.value
+}
+
+resource "aws_vpc_security_group_ingress_rule" "router_from_app_groups" {
+  for_each                     = toset(var.app_security_group_ids)
+  security_group_id            = aws_security_group.router.id
+  description                  = "data API from the application tier"
+  ip_protocol                  = "tcp"
+  from_port                    = 7000
+  to_port                      = 7000
+  referenced_security_group_id = each.value
+}
+
+resource "aws_vpc_security_group_ingress_rule" "router_from_admin_ui" {
+  security_group_id            = aws_security_group.router.id
+  description                  = "admin API from the console"
+  ip_protocol                  = "tcp"
+  from_port                    = 7000
+  to_port                      = 7000
+  referenced_security_group_id = aws_security_group.admin_ui.id
+}
+
+resource "aws_vpc_security_group_ingress_rule" "node_from_router" {
+  security_group_id            = aws_security_group.node.id
+  description                  = "forwarded data calls, map pushes and probes from the router"
+  ip_protocol                  = "tcp"
+  from_port                    = var.node_port
+  to_port                      = var.node_port
+  referenced_security_group_id = aws_security_group.router.id
+}
+
+resource "aws_vpc_security_group_ingress_rule" "node_from_node" {
+  security_group_id            = aws_security_group.node.id
+  description                  = "replication and slot migration between nodes"
+  ip_protocol                  = "tcp"
+  from_port                    = var.node_port
+  to_port                      = var.node_port
+  referenced_security_group_id = aws_security_group.node.id
+}
+
+resource "aws_vpc_security_group_ingress_rule" "admin_ui_from_admins" {
+  for_each          = toset(var.admin_cidrs)
+  security_group_id = aws_security_group.admin_ui.id
+  description       = "the console, for operators"
+  ip_protocol       = "tcp"
+  from_port         = 7100
+  to_port           = 7100
+  cidr_ipv4         = each.value
+}
+
+resource "aws_vpc_security_group_egress_rule" "all" {
+  for_each = {
+    router   = aws_security_group.router.id
+    node     = aws_security_group.node.id
+    admin_ui = aws_security_group.admin_ui.id
+  }
+  security_group_id = each.value
+  description       = "package and artifact downloads, SSM, and calls between members"
+  ip_protocol       = "-1"
+  cidr_ipv4         = "0.0.0.0/0"
+}
+
+output "router_id" {
+  description = "The router's group."
+  value       = aws_security_group.router.id
+}
+
+output "node_id" {
+  description = "The nodes' group."
+  value       = aws_security_group.node.id
+}
+
+output "admin_ui_id" {
+  description = "The console's group."
+  value       = aws_security_group.admin_ui.id
+}
+
+output "node_port" {
+  description = "The nodes' port."
+  value       = var.node_port
+}

@@ -1,0 +1,113 @@
+variable "name" {
+  description = "Prefix for every resource's name."
+  type        = string
+  default     = "qache"
+}
+
+variable "vpc_id" {
+  description = "The VPC the cluster runs in."
+  type        = string
+}
+
+variable "subnet_ids_by_zone" {
+  description = "A private subnet per availability zone, zone => subnet id; nodes are spread over these zones."
+  type        = map(string)
+  validation {
+    condition     = length(var.subnet_ids_by_zone) >= 1
+    error_message = "Give at least one subnet."
+  }
+}
+
+variable "shards" {
+  description = "Number of shards."
+  type        = number
+  default     = 3
+}
+
+variable "replicas_per_shard" {
+  description = "Replicas per shard, each in another zone than its primary."
+  type        = number
+  default     = 1
+}
+
+variable "node_memory_limit" {
+  description = "qache.node.memory-limit of every node (e.g. 20G); at most 80% of the node's heap."
+  type        = string
+  default     = "20G"
+  validation {
+    condition     = can(regex("^[0-9]+[KMG]?$", var.node_memory_limit))
+    error_message = "node_memory_limit is a number with an optional K, M or G suffix."
+  }
+}
+
+variable "node_heap" {
+  description = "-Xmx of every node; keep it under 32g (compressed references)."
+  type        = string
+  default     = "26g"
+}
+
+variable "node_instance_type" {
+  description = "Instance type of the cache nodes (memory-optimised; docs/CAPACITY.md)."
+  type        = string
+  default     = "r7i.xlarge"
+}
+
+variable "router_instance_type" {
+  description = "Instance type of the router."
+  type        = string
+  default     = "c7i.xlarge"
+}
+
+variable "admin_ui_instance_type" {
+  description = "Instance type of the admin console."
+  type        = string
+  default     = "t3.small"
+}
+
+variable "ami_id" {
+  description = "AMI for every instance (Debian 12 or Ubuntu 24.04, x86_64); null picks the newest Debian 12."
+  type        = string
+  default     = null
+}
+
+variable "artifacts_url" {
+  description = "Where cloud-init downloads qache-node.tar.gz, qache-router.tar.gz and qache-admin-ui.tar.gz (each a quarkus-app folder), e.g. an S3 bucket's HTTPS URL reachable from the subnets."
+  type        = string
+}
+
+variable "app_cidrs" {
+  description = "CIDRs of the application tier allowed to call the router's data API (port 7000)."
+  type        = list(string)
+  default     = []
+}
+
+variable "app_security_group_ids" {
+  description = "Security groups of the application tier allowed to call the router's data API."
+  type        = list(string)
+  default     = []
+}
+
+variable "admin_cidrs" {
+  description = "CIDRs allowed to reach the admin console (port 7100). Nothing else reaches it."
+  type        = list(string)
+  validation {
+    condition     = alltrue([for c in var.admin_cidrs : can(cidrhost(c, 0)) && c != "0.0.0.0/0"])
+    error_message = "admin_cidrs must be CIDRs, and not 0.0.0.0/0."
+  }
+}
+
+variable "admin_token_parameter" {
+  description = "Name of an SSM SecureString parameter holding qache.admin.token, created outside Terraform so the token never enters the state; read by the router and the console at boot."
+  type        = string
+}
+
+variable "cluster_token_parameter" {
+  description = "Name of an SSM SecureString parameter holding qache.cluster.token (router to node, node to node)."
+  type        = string
+}
+
+variable "tags" {
+  description = "Tags for every resource."
+  type        = map(string)
+  default     = {}
+}
