@@ -254,19 +254,33 @@ public class ProxyRoutes {
         Future<Answer> answer;
         if (method == HttpMethod.GET) {
             // A 421 from the target means it has not taken the migrating map yet: the source
-            // still has the key then.
-            answer = read(ctx, to)
-                    .compose(a ->
-                            a.response().statusCode() == 404 || a.response().statusCode() == 421
-                                    ? read(ctx, from).compose(b -> {
-                                        // The source took the new map meanwhile (the slot has flipped):
-                                        // it names the owner, which now has every key of the slot.
-                                        String owner = b.response().statusCode() == 421 ? ownerNamedBy(b) : null;
-                                        return owner == null
-                                                ? Future.succeededFuture(b)
-                                                : onceRetried(ctx, owner, 1 + config.getRetries());
-                                    })
-                                    : Future.succeededFuture(a));
+            // still has the key then. A target that does not answer at all (its primary just
+            // died and its replica is busy taking over) is no reason to fail the read either:
+            // the source has every key written before the migration. Only a miss there is not
+            // trusted, since the key may have been written to the target since.
+            answer = read(ctx, to).transform(target -> {
+                boolean answered = target.succeeded();
+                if (answered
+                        && target.result().response().statusCode() != 404
+                        && target.result().response().statusCode() != 421) {
+                    return Future.succeededFuture(target.result());
+                }
+                return read(ctx, from)
+                        .compose(b -> {
+                            // The source took the new map meanwhile (the slot has flipped): it
+                            // names the owner, which now has every key of the slot.
+                            String owner = b.response().statusCode() == 421 ? ownerNamedBy(b) : null;
+                            if (owner != null) {
+                                return onceRetried(ctx, owner, 1 + config.getRetries());
+                            }
+                            if (!answered && b.response().statusCode() == 404) {
+                                return Future.<Answer>failedFuture(target.cause());
+                            }
+                            return Future.succeededFuture(b);
+                        })
+                        .recover(sourceFailed ->
+                                answered ? Future.failedFuture(sourceFailed) : Future.failedFuture(target.cause()));
+            });
         } else if (method == HttpMethod.DELETE) {
             Future<Answer> first = once(ctx, to.primary(), method, null);
             Future<Answer> source = once(ctx, from.primary(), method, null);
