@@ -18,14 +18,6 @@ public final class Problems {
         return (members(status, slug, title, detail) + "}").getBytes(StandardCharsets.UTF_8);
     }
 
-    /** A problem with one extension member, e.g. {@code "owner": "10.0.0.2:7001"} on a 421. */
-    public static byte[] body(int status, String slug, String title, String detail, String member, String value) {
-        JsonStringEncoder json = JsonStringEncoder.getInstance();
-        return (members(status, slug, title, detail) + ",\"" + new String(json.quoteAsString(member)) + "\":\""
-                        + new String(json.quoteAsString(value)) + "\"}")
-                .getBytes(StandardCharsets.UTF_8);
-    }
-
     /**
      * A 421: the node does not take the call; {@code owner} is where it belongs as of the node's
      * map, {@code epoch} that map's epoch (a router that has not published it yet waits for it).

@@ -296,23 +296,19 @@ public class ProxyRoutes {
                 return first;
             });
         } else {
-            // A 421 means the target took no write: it holds another map than this router has
-            // published (a push still on its way, or a newer one). Follow the owner it names, once.
-            answer = once(ctx, to.primary(), method, body).compose(a -> {
-                String owner = a.response().statusCode() == 421 ? ownerNamedBy(a) : null;
-                return owner == null || owner.equals(to.primary())
-                        ? Future.succeededFuture(a)
-                        : once(ctx, owner, method, body);
-            });
+            answer = once(ctx, to.primary(), method, body);
         }
         answer.onComplete(result -> {
             if (ctx.response().ended() || ctx.response().closed()) {
                 return;
             }
+            // A 421: the target took no write, holding another map than this router has
+            // published. Wait for that map if it is newer, else follow the owner it names.
             if (result.succeeded()
                     && method == HttpMethod.POST
                     && result.result().response().statusCode() == 421
-                    && awaitNewerMap(ctx, result.result())) {
+                    && (awaitNewerMap(ctx, result.result())
+                            || followOwnerOnce(ctx, method, body, result.result(), to.primary()))) {
                 return;
             }
             if (result.succeeded()) {
@@ -422,30 +418,21 @@ public class ProxyRoutes {
                     if (ctx.response().ended() || ctx.response().closed()) {
                         return;
                     }
-                    if (failure == null
-                            && answer.response().statusCode() == 421
-                            && gate != null
-                            && awaitNewerMap(ctx, answer)) {
-                        return;
-                    }
                     if (failure == null && answer.response().statusCode() == 421 && gate != null) {
-                        // The node took no write: it is no longer the primary (a promotion just
-                        // happened). Once, send it where the map now says.
+                        // The node took no write. Its map may be newer than the one this router
+                        // has published yet: wait for that map, then route again.
+                        if (awaitNewerMap(ctx, answer)) {
+                            return;
+                        }
+                        // Or it is no longer the primary (a promotion just happened): once, send
+                        // it where the map now says.
                         Shard now = cluster.current().shards().get(shard.id());
                         if (now != null && !now.primary().equals(node)) {
                             gate.inFlight.incrementAndGet();
                             send(ctx, now, now.primary(), method, body, 1, startNanos, gate);
                             return;
                         }
-                        // Or the node holds a newer map than this router has published yet (a
-                        // migration starting or ending): follow the owner it names, once.
-                        String owner = ownerNamedBy(answer);
-                        if (owner != null && !owner.equals(node)) {
-                            once(ctx, owner, method, body).onComplete(second -> {
-                                if (!ctx.response().ended() && !ctx.response().closed()) {
-                                    relay(ctx.response(), second.succeeded() ? second.result() : answer);
-                                }
-                            });
+                        if (followOwnerOnce(ctx, method, body, answer, node)) {
                             return;
                         }
                     }
@@ -572,6 +559,24 @@ public class ProxyRoutes {
                 waiter.run().run();
             }
         }
+    }
+
+    /**
+     * A 421 from {@code node} that names another owner: the call goes there, once (nothing was
+     * applied, so this is safe), and that answer, or the refusal if it fails, goes to the client.
+     * Returns false, sending nothing, when the refusal names no other owner.
+     */
+    private boolean followOwnerOnce(RoutingContext ctx, HttpMethod method, Buffer body, Answer refused, String node) {
+        String owner = ownerNamedBy(refused);
+        if (owner == null || owner.equals(node)) {
+            return false;
+        }
+        once(ctx, owner, method, body).onComplete(second -> {
+            if (!ctx.response().ended() && !ctx.response().closed()) {
+                relay(ctx.response(), second.succeeded() ? second.result() : refused);
+            }
+        });
+        return true;
     }
 
     /** The {@code epoch} member of a 421 problem body, or -1. */
