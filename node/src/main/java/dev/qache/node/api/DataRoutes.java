@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import dev.qache.node.cluster.SlotOwnership;
 import dev.qache.node.config.NodeConfig;
 import dev.qache.node.migration.SlotTransfer;
+import dev.qache.node.security.Credentials;
 import dev.qache.node.store.PutResult;
 import dev.qache.node.store.Store;
 import dev.qache.node.store.StoredValue;
@@ -63,8 +64,11 @@ public class DataRoutes {
     private final long maxValueBytes;
     private final boolean baselineRoute;
 
-    DataRoutes(Store store, SlotOwnership ownership, SlotTransfer slots, NodeConfig config) {
+    private final Credentials credentials;
+
+    DataRoutes(Store store, SlotOwnership ownership, SlotTransfer slots, NodeConfig config, Credentials credentials) {
         this.store = store;
+        this.credentials = credentials;
         this.slots = slots;
         this.ownership = ownership;
         this.maxKeyBytes = config.maxKeySize();
@@ -76,20 +80,28 @@ public class DataRoutes {
         BodyHandler body = BodyHandler.create(false)
                 .setBodyLimit(maxValueBytes + ENVELOPE_BYTES)
                 .setPreallocateBodyBuffer(true);
-        router.routeWithRegex(HttpMethod.GET, KEY_PATH).handler(this::get).failureHandler(this::failed);
+        // With qache.data.tokens set, each route's first handler checks the token.
+        credentials
+                .data(router.routeWithRegex(HttpMethod.GET, KEY_PATH))
+                .handler(this::get)
+                .failureHandler(this::failed);
         // Two routes so the content type is checked before the body is read (Vert.x allows no
-        // user handler ahead of a body handler within one route): requireJson calls next().
-        router.routeWithRegex(HttpMethod.POST, KEY_PATH).handler(this::requireJson);
+        // user handler ahead of a body handler within one route): requireJson calls next(). The
+        // second is reached only through the first, which holds the token check.
+        credentials.data(router.routeWithRegex(HttpMethod.POST, KEY_PATH)).handler(this::requireJson);
         router.routeWithRegex(HttpMethod.POST, KEY_PATH)
                 .handler(body)
                 .handler(this::post)
                 .failureHandler(this::failed);
-        router.routeWithRegex(HttpMethod.DELETE, KEY_PATH).handler(this::delete).failureHandler(this::failed);
+        credentials
+                .data(router.routeWithRegex(HttpMethod.DELETE, KEY_PATH))
+                .handler(this::delete)
+                .failureHandler(this::failed);
         router.routeWithRegex(KEY_PATH).handler(this::methodNotAllowed);
         // "/" would be the empty key: say so rather than fall through to a bare 404.
         router.route("/").handler(this::emptyKey);
         if (baselineRoute) {
-            router.get("/_bench/fixed").handler(this::baseline);
+            credentials.data(router.get("/_bench/fixed")).handler(this::baseline);
         }
     }
 

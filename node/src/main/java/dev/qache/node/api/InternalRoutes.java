@@ -3,9 +3,9 @@ package dev.qache.node.api;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.qache.node.cluster.SlotOwnership;
-import dev.qache.node.config.ClusterConfig;
 import dev.qache.node.migration.SlotTransfer;
 import dev.qache.node.replication.Replication;
+import dev.qache.node.security.Credentials;
 import dev.qache.node.store.Store;
 import dev.qache.node.store.StoreStats;
 import dev.qache.protocol.MapDocument;
@@ -14,18 +14,15 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
-import io.vertx.ext.web.handler.BodyHandler;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Singleton;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.jboss.logging.Logger;
 
 /**
- * Internal calls from the router, under {@code /_internal}, each with {@code Authorization: Bearer
- * <qache.cluster.token>}.
+ * Internal calls from the router, under {@code /_internal/...}, each with {@code Authorization:
+ * Bearer <qache.cluster.token>} (checked by the route's own guard, see {@link Credentials}).
  *
  * <p>{@code PUT /_internal/cluster-map?self=host:port} installs a pushed cluster map: {@code 204}
  * when accepted, {@code 409} when its epoch is older than the node's (fencing), {@code 400} for a
@@ -47,26 +44,27 @@ public class InternalRoutes {
     private final Replication replication;
     private final SlotTransfer slots;
     private final Store store;
-    private final byte[] expectedAuthorization;
+    private final Credentials credentials;
 
     InternalRoutes(
-            SlotOwnership ownership, Replication replication, Store store, SlotTransfer slots, ClusterConfig config) {
+            SlotOwnership ownership,
+            Replication replication,
+            Store store,
+            SlotTransfer slots,
+            Credentials credentials) {
         this.ownership = ownership;
         this.slots = slots;
         this.replication = replication;
         this.store = store;
-        this.expectedAuthorization = config.token()
-                .map(token -> ("Bearer " + token).getBytes(StandardCharsets.UTF_8))
-                .orElse(null);
+        this.credentials = credentials;
     }
 
     void register(@Observes Router router) {
-        router.route("/_internal/*").order(-10).handler(this::authorize);
-        router.route(HttpMethod.PUT, "/_internal/cluster-map")
-                .handler(BodyHandler.create(false).setBodyLimit(16L << 20))
+        credentials
+                .internalWithBody(router, HttpMethod.PUT, "/_internal/cluster-map", 16L << 20)
                 .handler(this::installMap);
-        router.route(HttpMethod.GET, "/_internal/replication").handler(replication::serve);
-        router.route(HttpMethod.GET, "/_internal/status").handler(this::status);
+        credentials.internal(router, HttpMethod.GET, "/_internal/replication").handler(replication::serve);
+        credentials.internal(router, HttpMethod.GET, "/_internal/status").handler(this::status);
     }
 
     private void status(RoutingContext ctx) {
@@ -88,30 +86,6 @@ public class InternalRoutes {
         } catch (Exception e) {
             ctx.fail(e);
         }
-    }
-
-    private void authorize(RoutingContext ctx) {
-        if (expectedAuthorization == null) {
-            Problem.send(
-                    ctx.response(),
-                    403,
-                    "forbidden",
-                    "Forbidden",
-                    "this node has no qache.cluster.token, so it accepts no internal calls");
-            return;
-        }
-        String given = ctx.request().getHeader(HttpHeaders.AUTHORIZATION);
-        if (given == null || !MessageDigest.isEqual(expectedAuthorization, given.getBytes(StandardCharsets.UTF_8))) {
-            ctx.response().putHeader("WWW-Authenticate", "Bearer realm=\"qache-cluster\"");
-            Problem.send(
-                    ctx.response(),
-                    401,
-                    "unauthorized",
-                    "Unauthorized",
-                    "internal calls need Authorization: Bearer <qache.cluster.token>");
-            return;
-        }
-        ctx.next();
     }
 
     private void installMap(RoutingContext ctx) {

@@ -2,8 +2,8 @@ package dev.qache.node.migration;
 
 import dev.qache.node.api.Problem;
 import dev.qache.node.cluster.SlotOwnership;
-import dev.qache.node.config.ClusterConfig;
 import dev.qache.node.replication.Records;
+import dev.qache.node.security.Credentials;
 import dev.qache.node.store.Store;
 import dev.qache.protocol.Slots;
 import io.vertx.core.Vertx;
@@ -47,15 +47,15 @@ public class SlotTransfer {
     private final Store store;
     private final SlotOwnership ownership;
     private final HttpClient client;
-    private final String token;
+    private final Credentials credentials;
     private final Map<Integer, Set<ByteBuffer>> tombstones = new ConcurrentHashMap<>();
     private final ExecutorService dropper = Executors.newSingleThreadExecutor(
             Thread.ofPlatform().daemon().name("qache-slot-drop").factory());
 
-    SlotTransfer(Store store, SlotOwnership ownership, Vertx vertx, ClusterConfig cluster) {
+    SlotTransfer(Store store, SlotOwnership ownership, Vertx vertx, Credentials credentials) {
         this.store = store;
         this.ownership = ownership;
-        this.token = cluster.token().orElse("");
+        this.credentials = credentials;
         this.client = vertx.createHttpClient(new HttpClientOptions()
                 .setKeepAlive(true)
                 .setTcpNoDelay(true)
@@ -64,8 +64,10 @@ public class SlotTransfer {
     }
 
     void register(@Observes Router router) {
-        router.route(HttpMethod.GET, "/_internal/slots/:slot").handler(this::export);
-        router.route(HttpMethod.POST, "/_internal/slots/:slot/import").handler(this::importSlot);
+        credentials.internal(router, HttpMethod.GET, "/_internal/slots/:slot").handler(this::export);
+        credentials
+                .internal(router, HttpMethod.POST, "/_internal/slots/:slot/import")
+                .handler(this::importSlot);
     }
 
     /** Before a client delete of {@code key}: remembered while its slot is importing. */
@@ -144,7 +146,7 @@ public class SlotTransfer {
                 .setPort(Integer.parseInt(from.substring(colon + 1)))
                 .setURI("/_internal/slots/" + slot)
                 .setIdleTimeout(10_000)
-                .putHeader(HttpHeaders.AUTHORIZATION, "Bearer " + token);
+                .putHeader(HttpHeaders.AUTHORIZATION, credentials.clusterAuthorization());
         client.request(request)
                 .compose(r -> r.send()
                         .compose(response -> response.statusCode() == 200

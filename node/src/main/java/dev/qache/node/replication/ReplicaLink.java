@@ -10,6 +10,7 @@ import io.vertx.core.http.WebSocket;
 import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketConnectOptions;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 import org.jboss.logging.Logger;
 
 /**
@@ -37,7 +38,7 @@ final class ReplicaLink {
     private final WebSocketClient client;
     private final String primary;
     private final String self;
-    private final String token;
+    private final Supplier<String> authorization;
     private final LongSupplier epoch;
     private final ReplicationLog log;
     private final Store store;
@@ -57,7 +58,7 @@ final class ReplicaLink {
             WebSocketClient client,
             String primary,
             String self,
-            String token,
+            Supplier<String> authorization,
             LongSupplier epoch,
             ReplicationLog log,
             Store store,
@@ -67,7 +68,7 @@ final class ReplicaLink {
         this.client = client;
         this.primary = primary;
         this.self = self;
-        this.token = token;
+        this.authorization = authorization;
         this.epoch = epoch;
         this.log = log;
         this.store = store;
@@ -116,7 +117,7 @@ final class ReplicaLink {
                 .setPort(Integer.parseInt(primary.substring(colon + 1)))
                 .setURI("/_internal/replication")
                 .setConnectTimeout(1000)
-                .putHeader("Authorization", "Bearer " + token)
+                .putHeader("Authorization", authorization.get())
                 .putHeader(Handshake.EPOCH, Long.toString(epoch.getAsLong()))
                 .putHeader(Handshake.REPLICATION_ID, log.replicationId())
                 .putHeader(Handshake.OFFSET, Long.toString(log.offset()))

@@ -3,8 +3,8 @@ package dev.qache.node.replication;
 import dev.qache.node.api.Problem;
 import dev.qache.node.cluster.SlotOwnership;
 import dev.qache.node.cluster.SlotOwnership.Role;
-import dev.qache.node.config.ClusterConfig;
 import dev.qache.node.config.NodeConfig;
+import dev.qache.node.security.Credentials;
 import dev.qache.node.store.ChangeListener;
 import dev.qache.node.store.Store;
 import dev.qache.protocol.MapDocument;
@@ -47,7 +47,7 @@ public class Replication {
     private final Vertx vertx;
     private final ReplicationLog log;
     private final ReplicationMetrics metrics;
-    private final String token;
+    private final Credentials credentials;
     private final Set<PrimarySession> sessions = ConcurrentHashMap.newKeySet();
     private final Counter promotions;
     private final Counter demotions;
@@ -64,14 +64,14 @@ public class Replication {
             SlotOwnership ownership,
             Vertx vertx,
             NodeConfig config,
-            ClusterConfig cluster,
+            Credentials credentials,
             MeterRegistry registry) {
         this.store = store;
         this.ownership = ownership;
         this.vertx = vertx;
         this.log = new ReplicationLog((int) config.replication().backlogSize().asLongValue());
         this.metrics = new ReplicationMetrics(registry);
-        this.token = cluster.token().orElse("");
+        this.credentials = credentials;
         this.promotions = Counter.builder("qache.replication.promotions")
                 .description("Times this node became its shard's primary after being a replica")
                 .register(registry);
@@ -176,8 +176,16 @@ public class Replication {
                 current.stop();
             }
             store.listen(ChangeListener.NONE);
-            ReplicaLink follow =
-                    new ReplicaLink(vertx, client(), primary, self, token, ownership::epoch, log, store, metrics);
+            ReplicaLink follow = new ReplicaLink(
+                    vertx,
+                    client(),
+                    primary,
+                    self,
+                    credentials::clusterAuthorization,
+                    ownership::epoch,
+                    log,
+                    store,
+                    metrics);
             link = follow;
             LOG.infof("this node (%s) replicates %s", self, primary);
             follow.start();
