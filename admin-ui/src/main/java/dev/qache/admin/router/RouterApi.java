@@ -1,5 +1,7 @@
 package dev.qache.admin.router;
 
+import dev.qache.admin.auth.AdminToken;
+import jakarta.enterprise.inject.spi.CDI;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.GET;
@@ -9,7 +11,6 @@ import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
-import org.eclipse.microprofile.config.ConfigProvider;
 import org.eclipse.microprofile.rest.client.annotation.ClientHeaderParam;
 import org.eclipse.microprofile.rest.client.inject.RegisterRestClient;
 
@@ -25,7 +26,7 @@ import org.eclipse.microprofile.rest.client.inject.RegisterRestClient;
 public interface RouterApi {
 
     default String bearer() {
-        return "Bearer " + ConfigProvider.getConfig().getValue("qache.admin.token", String.class);
+        return CDI.current().select(AdminToken.class).get().authorization();
     }
 
     @GET

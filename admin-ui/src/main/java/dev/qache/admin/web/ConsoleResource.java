@@ -3,6 +3,7 @@ package dev.qache.admin.web;
 import dev.qache.admin.router.Router;
 import io.quarkus.qute.CheckedTemplate;
 import io.quarkus.qute.TemplateInstance;
+import io.vertx.core.http.HttpServerRequest;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.CookieParam;
 import jakarta.ws.rs.FormParam;
@@ -10,10 +11,13 @@ import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.Context;
+import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.NewCookie;
 import jakarta.ws.rs.core.Response;
 import java.net.URI;
+import java.time.Duration;
 import java.util.List;
 import java.util.regex.Pattern;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
@@ -54,12 +58,16 @@ public class ConsoleResource {
     private final Sessions sessions;
     private final String routerUrl;
     private final boolean secureCookie;
+    private final SignInLimiter limiter;
 
     ConsoleResource(
             Router router,
             Sessions sessions,
             @ConfigProperty(name = "quarkus.rest-client.router.url") String routerUrl,
-            @ConfigProperty(name = "qache.admin-ui.secure-cookie", defaultValue = "false") boolean secureCookie) {
+            @ConfigProperty(name = "qache.admin-ui.secure-cookie", defaultValue = "false") boolean secureCookie,
+            @ConfigProperty(name = "qache.admin-ui.signin-burst", defaultValue = "5") int signinBurst,
+            @ConfigProperty(name = "qache.admin-ui.signin-refill", defaultValue = "10s") Duration signinRefill) {
+        this.limiter = new SignInLimiter(signinBurst, signinRefill.toNanos(), 10_000);
         this.router = router;
         this.sessions = sessions;
         this.routerUrl = routerUrl;
@@ -75,11 +83,24 @@ public class ConsoleResource {
     @POST
     @Path("signin")
     @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
-    public Response signin(@FormParam("token") @Nullable String token) {
+    public Response signin(@FormParam("token") @Nullable String token, @Context HttpServerRequest request) {
+        String address = request.remoteAddress() == null
+                ? "unknown"
+                : request.remoteAddress().hostAddress();
+        SignInLimiter.Decision decision = limiter.tryAcquire(address, System.nanoTime());
+        if (!decision.allowed()) {
+            LOG.infof("console sign-in refused: too many attempts from %s", address);
+            return Response.status(429)
+                    .header(HttpHeaders.RETRY_AFTER, decision.retryAfterSeconds())
+                    .entity(Templates.signin("Too many sign-in attempts from your address: try again in "
+                            + decision.retryAfterSeconds() + " s."))
+                    .build();
+        }
         if (!sessions.tokenMatches(token)) {
-            LOG.info("console sign-in refused: wrong admin token");
+            // Nothing about the token: not its length, not how close the guess was.
+            LOG.infof("console sign-in refused from %s", address);
             return Response.status(401)
-                    .entity(Templates.signin("That is not the admin token."))
+                    .entity(Templates.signin("Sign-in failed."))
                     .build();
         }
         Sessions.Session session = sessions.open();

@@ -1,5 +1,6 @@
 package dev.qache.admin.web;
 
+import dev.qache.admin.auth.AdminToken;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -57,19 +58,19 @@ public class Sessions {
     public record Flash(boolean ok, String message) {}
 
     private final Map<String, Session> sessions = new ConcurrentHashMap<>();
-    private final byte[] token;
+    private final AdminToken token;
     private final Duration idle;
 
     Sessions(
-            @ConfigProperty(name = "qache.admin.token") String token,
+            AdminToken token,
             @ConfigProperty(name = "qache.admin-ui.session-idle", defaultValue = "8h") Duration idle) {
-        this.token = token.getBytes(StandardCharsets.UTF_8);
+        this.token = token;
         this.idle = idle;
     }
 
-    /** Whether {@code given} is the admin token; compared in constant time. */
+    /** Whether {@code given} is one of the admin tokens; compared in constant time. */
     public boolean tokenMatches(@Nullable String given) {
-        return given != null && MessageDigest.isEqual(token, given.getBytes(StandardCharsets.UTF_8));
+        return given != null && token.matches(given.strip());
     }
 
     public Session open() {

@@ -130,7 +130,8 @@ class ConsoleResourceTest {
                 .post("/signin")
                 .then()
                 .statusCode(401)
-                .body(containsString("That is not the admin token."));
+                .body(containsString("Sign-in failed."))
+                .body(org.hamcrest.Matchers.not(containsString("guess")));
         String setCookie = given().redirects()
                 .follow(false)
                 .formParam("token", StubRouter.TOKEN)

@@ -16,7 +16,14 @@ public class StubRouter implements QuarkusTestResourceLifecycleManager {
     public Map<String, String> start() {
         server = new WireMockServer(options().dynamicPort().bindAddress("127.0.0.1"));
         server.start();
-        return Map.of("qache.router.url", server.baseUrl(), "qache.admin.token", TOKEN);
+        // Every test here signs in from 127.0.0.1: the rate limit has its own test.
+        return Map.of(
+                "qache.router.url",
+                server.baseUrl(),
+                "qache.admin.token",
+                TOKEN,
+                "qache.admin-ui.signin-burst",
+                "10000");
     }
 
     @Override

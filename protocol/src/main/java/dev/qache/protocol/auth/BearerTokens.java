@@ -28,9 +28,13 @@ public final class BearerTokens {
     private final List<String> tokens;
     private final byte[][] digests;
 
+    /** {@code Bearer <first>}, made once: callers send it on every request. */
+    private final @Nullable String authorization;
+
     private BearerTokens(List<String> tokens) {
         this.tokens = List.copyOf(tokens);
         this.digests = tokens.stream().map(BearerTokens::digest).toArray(byte[][]::new);
+        this.authorization = tokens.isEmpty() ? null : "Bearer " + tokens.getFirst();
     }
 
     /** No token at all: nothing is accepted, and {@link #isEmpty()} says so. */
@@ -112,9 +116,16 @@ public final class BearerTokens {
         return tokens.getFirst();
     }
 
-    /** {@code Bearer <first>}, the header value a caller sends. */
+    /**
+     * {@code Bearer <first>}, the header value a caller sends.
+     *
+     * @throws IllegalStateException when there is none
+     */
     public String authorization() {
-        return "Bearer " + first();
+        if (authorization == null) {
+            throw new IllegalStateException("no token configured");
+        }
+        return authorization;
     }
 
     @Override

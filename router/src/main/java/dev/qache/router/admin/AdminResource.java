@@ -13,9 +13,11 @@ import dev.qache.router.failover.Failover;
 import dev.qache.router.failover.NodeMonitor;
 import dev.qache.router.migration.Migration;
 import dev.qache.router.migration.MigrationRunner;
+import dev.qache.router.security.AdminTokenIdentityProvider;
 import io.smallrye.common.annotation.Blocking;
 import io.smallrye.common.annotation.NonBlocking;
 import io.vertx.core.json.JsonObject;
+import jakarta.annotation.security.RolesAllowed;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.GET;
@@ -44,6 +46,7 @@ import org.jspecify.annotations.Nullable;
  */
 @Path("/admin")
 @Produces(MediaType.APPLICATION_JSON)
+@RolesAllowed(AdminTokenIdentityProvider.ADMIN)
 public class AdminResource {
 
     private static final Pattern HOST_PORT = Pattern.compile("^[A-Za-z0-9.\\-]+:[0-9]{1,5}$");

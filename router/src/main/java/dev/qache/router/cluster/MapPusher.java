@@ -1,6 +1,7 @@
 package dev.qache.router.cluster;
 
 import dev.qache.router.config.ClusterConfig;
+import dev.qache.router.security.Credentials;
 import io.quarkus.runtime.StartupEvent;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -31,12 +32,14 @@ public class MapPusher {
     private final Vertx vertx;
     private final ClusterState cluster;
     private final ClusterConfig config;
+    private final Credentials credentials;
     private final HttpClient client;
 
     /** Last outcome per node, so that a node that stays down is logged once, not every interval. */
     private final Map<String, String> lastOutcome = new ConcurrentHashMap<>();
 
-    MapPusher(Vertx vertx, ClusterState cluster, ClusterConfig config) {
+    MapPusher(Vertx vertx, ClusterState cluster, ClusterConfig config, Credentials credentials) {
+        this.credentials = credentials;
         this.vertx = vertx;
         this.cluster = cluster;
         this.config = config;
@@ -88,7 +91,7 @@ public class MapPusher {
                 .setPort(Integer.parseInt(address.substring(colon + 1)))
                 .setURI("/_internal/cluster-map?self=" + address)
                 .setIdleTimeout(2_000)
-                .putHeader("Authorization", "Bearer " + config.token())
+                .putHeader("Authorization", credentials.clusterAuthorization())
                 .putHeader("Content-Type", "application/json");
         return client.request(request).compose(r -> r.send(body)).map(response -> response.statusCode());
     }

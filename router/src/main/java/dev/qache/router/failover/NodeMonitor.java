@@ -3,11 +3,11 @@ package dev.qache.router.failover;
 import dev.qache.router.cluster.ClusterMap;
 import dev.qache.router.cluster.ClusterState;
 import dev.qache.router.cluster.Shard;
-import dev.qache.router.config.ClusterConfig;
 import dev.qache.router.config.RouterConfig;
 import dev.qache.router.failover.FailureDetector.Health;
 import dev.qache.router.failover.FailureDetector.Probe;
 import dev.qache.router.failover.FailureDetector.Transition;
+import dev.qache.router.security.Credentials;
 import io.quarkus.runtime.StartupEvent;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -41,7 +41,7 @@ public class NodeMonitor {
 
     private final Vertx vertx;
     private final ClusterState cluster;
-    private final ClusterConfig clusterConfig;
+    private final Credentials credentials;
     private final RouterConfig.Failover config;
     private final HttpClient client;
     private final FailureDetector detector;
@@ -51,10 +51,10 @@ public class NodeMonitor {
     private final List<Consumer<Transition>> listeners = new CopyOnWriteArrayList<>();
     private Context context;
 
-    NodeMonitor(Vertx vertx, ClusterState cluster, ClusterConfig clusterConfig, RouterConfig config) {
+    NodeMonitor(Vertx vertx, ClusterState cluster, Credentials credentials, RouterConfig config) {
         this.vertx = vertx;
         this.cluster = cluster;
-        this.clusterConfig = clusterConfig;
+        this.credentials = credentials;
         this.config = config.failover();
         this.client = vertx.createHttpClient(
                 new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true).setConnectTimeout((int)
@@ -109,7 +109,7 @@ public class NodeMonitor {
                 .setPort(Integer.parseInt(node.substring(colon + 1)))
                 .setURI("/_internal/status")
                 .setIdleTimeout(timeoutMillis)
-                .putHeader("Authorization", "Bearer " + clusterConfig.token());
+                .putHeader("Authorization", credentials.clusterAuthorization());
         return client.request(request)
                 .compose(r -> r.send().compose(response -> {
                     if (response.statusCode() != 200) {

@@ -4,8 +4,8 @@ import dev.qache.router.cluster.ClusterMap;
 import dev.qache.router.cluster.ClusterState;
 import dev.qache.router.cluster.MapPusher;
 import dev.qache.router.cluster.Shard;
-import dev.qache.router.config.ClusterConfig;
 import dev.qache.router.config.RouterConfig;
+import dev.qache.router.security.Credentials;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.StartupEvent;
@@ -43,7 +43,7 @@ public class MigrationRunner {
     private final Vertx vertx;
     private final ClusterState cluster;
     private final MapPusher pusher;
-    private final ClusterConfig clusterConfig;
+    private final Credentials credentials;
     private final RouterConfig.Migration config;
     private final HttpClient client;
     private Context context;
@@ -56,13 +56,13 @@ public class MigrationRunner {
             Vertx vertx,
             ClusterState cluster,
             MapPusher pusher,
-            ClusterConfig clusterConfig,
+            Credentials credentials,
             RouterConfig config,
             MeterRegistry registry) {
         this.vertx = vertx;
         this.cluster = cluster;
         this.pusher = pusher;
-        this.clusterConfig = clusterConfig;
+        this.credentials = credentials;
         this.config = config.migration();
         this.client = vertx.createHttpClient(
                 new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true).setConnectTimeout(2_000));
@@ -175,7 +175,7 @@ public class MigrationRunner {
                 .setPort(Integer.parseInt(target.substring(colon + 1)))
                 .setURI("/_internal/slots/" + move.slot() + "/import?from=" + from.primary())
                 .setIdleTimeout(30_000)
-                .putHeader("Authorization", "Bearer " + clusterConfig.token());
+                .putHeader("Authorization", credentials.clusterAuthorization());
         client.request(request)
                 .compose(r -> r.send()
                         .compose(response -> response.body().map(body -> {

@@ -9,6 +9,7 @@ import dev.qache.router.cluster.Shard;
 import dev.qache.router.config.RouterConfig;
 import dev.qache.router.failover.FailureDetector;
 import dev.qache.router.failover.NodeMonitor;
+import dev.qache.router.security.Credentials;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -102,8 +103,17 @@ public class ProxyRoutes {
     /** Nodes whose breaker is open now; its size is the qache_router_open_circuits gauge. */
     private final Set<String> openCircuits = ConcurrentHashMap.newKeySet();
 
-    ProxyRoutes(Vertx vertx, ClusterState cluster, RouterConfig config, MeterRegistry registry, NodeMonitor monitor) {
+    private final Credentials credentials;
+
+    ProxyRoutes(
+            Vertx vertx,
+            ClusterState cluster,
+            RouterConfig config,
+            MeterRegistry registry,
+            NodeMonitor monitor,
+            Credentials credentials) {
         this.cluster = cluster;
+        this.credentials = credentials;
         cluster.onChange(map -> releaseWaiters(map.epoch()));
         this.monitor = monitor;
         this.replicaReadAfterMillis = config.replicaReadAfter().toMillis();
@@ -162,8 +172,11 @@ public class ProxyRoutes {
         BodyHandler body = BodyHandler.create(false)
                 .setBodyLimit(config.maxValueSize().asLongValue() + ENVELOPE_BYTES)
                 .setPreallocateBodyBuffer(true);
-        router.routeWithRegex(HttpMethod.GET, KEY_PATH).handler(this::forward);
-        router.routeWithRegex(HttpMethod.DELETE, KEY_PATH).handler(this::forward);
+        // With qache.data.tokens set, each route's first handler checks the token. The POST route
+        // checks it before its body is read: the guard is a route of its own, registered first.
+        credentials.data(router.routeWithRegex(HttpMethod.GET, KEY_PATH)).handler(this::forward);
+        credentials.data(router.routeWithRegex(HttpMethod.DELETE, KEY_PATH)).handler(this::forward);
+        credentials.data(router.routeWithRegex(HttpMethod.POST, KEY_PATH));
         router.routeWithRegex(HttpMethod.POST, KEY_PATH)
                 .handler(body)
                 .handler(this::forward)
@@ -324,8 +337,12 @@ public class ProxyRoutes {
         });
     }
 
-    /** The forwarded call to {@code node}: the client's URI and content type, bounded by {@code timeout}. */
-    private static RequestOptions options(RoutingContext ctx, String node, HttpMethod method, long timeout) {
+    /**
+     * The forwarded call to {@code node}: the client's URI and content type, bounded by {@code
+     * timeout}, with this router's cluster token (a node with data tokens takes it; the client's
+     * own Authorization is not passed on).
+     */
+    private RequestOptions options(RoutingContext ctx, String node, HttpMethod method, long timeout) {
         int colon = node.lastIndexOf(':');
         RequestOptions options = new RequestOptions()
                 .setMethod(method)
@@ -333,7 +350,8 @@ public class ProxyRoutes {
                 .setPort(Integer.parseInt(node.substring(colon + 1)))
                 .setURI(ctx.request().uri())
                 .setConnectTimeout(timeout)
-                .setIdleTimeout(timeout);
+                .setIdleTimeout(timeout)
+                .putHeader(HttpHeaders.AUTHORIZATION, credentials.clusterAuthorization());
         String contentType = ctx.request().getHeader(HttpHeaders.CONTENT_TYPE);
         if (contentType != null) {
             options.putHeader(HttpHeaders.CONTENT_TYPE, contentType);

@@ -17,7 +17,7 @@ import java.util.concurrent.TimeUnit;
  */
 public class FakeNodes implements QuarkusTestResourceLifecycleManager {
 
-    record Seen(String node, String method, String uri, String contentType, String body) {}
+    record Seen(String node, String method, String uri, String contentType, String body, String authorization) {}
 
     static final List<Seen> SEEN = new CopyOnWriteArrayList<>();
     static final Map<String, HttpServer> SERVERS = new java.util.concurrent.ConcurrentHashMap<>();
@@ -62,7 +62,8 @@ public class FakeNodes implements QuarkusTestResourceLifecycleManager {
                             request.method().name(),
                             request.uri(),
                             request.getHeader("Content-Type"),
-                            body.toString()));
+                            body.toString(),
+                            request.getHeader("Authorization")));
                     switch (request.method().name()) {
                         case "GET" ->
                             request.response()

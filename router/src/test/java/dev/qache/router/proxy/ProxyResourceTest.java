@@ -39,6 +39,25 @@ class ProxyResourceTest {
         }
     }
 
+    /** DESIGN.md: every single-segment path is a key, the first segments of other routes too. */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"_internal", "_batch", "admin", "q", "_bench"})
+    @Order(0)
+    void firstSegmentOfAnotherRoute_isAKey_andIsForwarded(String key) {
+        FakeNodes.SEEN.clear();
+        given().contentType("application/json")
+                .body("{\"value\":1}")
+                .post("/" + key)
+                .then()
+                .statusCode(204);
+        given().get("/" + key).then().statusCode(200).body("node", equalTo(ownerOf(key)));
+        given().delete("/" + key).then().statusCode(404).body("from", equalTo(ownerOf(key)));
+
+        assertThat(FakeNodes.SEEN).extracting(FakeNodes.Seen::uri).containsOnly("/" + key);
+        // Forwarded calls carry the router's cluster token, so nodes with data tokens take them.
+        assertThat(FakeNodes.SEEN).extracting(FakeNodes.Seen::authorization).containsOnly("Bearer test-cluster-token");
+    }
+
     @Test
     @Order(1)
     void get_goesToTheOwningPrimary_andRelaysItsAnswer() {
