@@ -25,7 +25,7 @@ public class AdminToken {
             @ConfigProperty(name = "qache.admin.token") Optional<String> token,
             @ConfigProperty(name = "qache.admin.token-file") Optional<Path> file,
             @ConfigProperty(name = "qache.security.reload-interval", defaultValue = "1s") Duration reload) {
-        this.source = TokenSource.of("qache.admin.token", token, file).watch(reload, LOG::warn);
+        this.source = TokenSource.of("qache.admin.token", token, file).watch(reload, LOG::info, LOG::warn);
         if (source.current().isEmpty()) {
             throw new IllegalStateException("set qache.admin.token (or qache.admin.token-file): the console needs one");
         }
@@ -39,6 +39,16 @@ public class AdminToken {
     /** {@code Bearer <first admin token>}, what the console sends the router. */
     public String authorization() {
         return source.current().authorization();
+    }
+
+    /** Times the token file was read and gave other tokens (the console has no metrics endpoint). */
+    public long reloads() {
+        return source.reloads();
+    }
+
+    /** Times the token file could not be read or held no token. */
+    public long reloadFailures() {
+        return source.failures();
     }
 
     @PreDestroy

@@ -113,7 +113,7 @@ class AdminConsoleIT {
         assertThat(waitUpTo(10)
                         .until(ExpectedConditions.visibilityOfElementLocated(By.id("signin-error")))
                         .getText())
-                .contains("not the admin token");
+                .contains("Sign-in failed.");
         shot("signin");
         browser.findElement(By.id("token")).sendKeys(LocalCluster.ADMIN_TOKEN);
         browser.findElement(By.cssSelector("#signin button")).click();

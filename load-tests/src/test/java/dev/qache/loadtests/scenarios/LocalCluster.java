@@ -24,8 +24,14 @@ import java.util.concurrent.TimeUnit;
  */
 final class LocalCluster implements AutoCloseable {
 
+    /** The tokens every process starts with, each from a token file in {@link #dir()} (see {@link #tokenFile}). */
     static final String ADMIN_TOKEN = "scenario-admin-token";
+
     static final String CLUSTER_TOKEN = "scenario-cluster-token";
+    static final String DATA_TOKEN = "scenario-data-token";
+
+    /** How often the processes read their token files again. */
+    static final Duration TOKEN_RELOAD = Duration.ofMillis(200);
 
     private static final Path ROOT =
             Path.of(System.getProperty("qache.root", "..")).toAbsolutePath();
@@ -51,9 +57,48 @@ final class LocalCluster implements AutoCloseable {
     private Member router;
 
     private final List<String> nodeOptions = new ArrayList<>();
+    private boolean dataTokens;
 
     LocalCluster() throws IOException {
         this.dir = Files.createTempDirectory("qache-scenario");
+        writeTokens("admin-token", ADMIN_TOKEN);
+        writeTokens("cluster-token", CLUSTER_TOKEN);
+        writeTokens("data-token", DATA_TOKEN);
+    }
+
+    /** Router and nodes require a data token ({@code qache.data.tokens-file}) from now on. */
+    LocalCluster withDataTokens() {
+        dataTokens = true;
+        return this;
+    }
+
+    /** The file a token setting is read from: {@code admin-token}, {@code cluster-token}, {@code data-token}. */
+    Path tokenFile(String name) {
+        return dir.resolve(name);
+    }
+
+    /** Replaces a token file whole (written beside it, then renamed), as docs/API.md says to. */
+    void writeTokens(String name, String tokens) throws IOException {
+        Path next = dir.resolve(name + ".next");
+        Files.writeString(next, tokens + "\n");
+        Files.move(
+                next,
+                dir.resolve(name),
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    private List<String> tokenOptions(boolean admin) {
+        List<String> options = new ArrayList<>(List.of(
+                "-Dqache.cluster.token-file=" + tokenFile("cluster-token"),
+                "-Dqache.security.reload-interval=" + TOKEN_RELOAD.toMillis() + "ms"));
+        if (admin) {
+            options.add("-Dqache.admin.token-file=" + tokenFile("admin-token"));
+        }
+        if (dataTokens) {
+            options.add("-Dqache.data.tokens-file=" + tokenFile("data-token"));
+        }
+        return options;
     }
 
     /** JVM options for every node started from now on. */
@@ -92,8 +137,8 @@ final class LocalCluster implements AutoCloseable {
 
     /** Starts a node on a given port: a restart of one that was killed. */
     Member startNode(String name, int port, String... options) throws IOException {
-        List<String> all = new ArrayList<>(
-                List.of("-Xmx256m", "-Dqache.node.memory-limit=64M", "-Dqache.cluster.token=" + CLUSTER_TOKEN));
+        List<String> all = new ArrayList<>(List.of("-Xmx256m", "-Dqache.node.memory-limit=64M"));
+        all.addAll(tokenOptions(false));
         all.addAll(nodeOptions);
         all.addAll(List.of(options));
         return launch(name, port, ROOT.resolve("node/target/quarkus-app/quarkus-run.jar"), all.toArray(String[]::new));
@@ -118,12 +163,11 @@ final class LocalCluster implements AutoCloseable {
         int port = router == null ? freePort() : router.port;
         List<String> options = new ArrayList<>(List.of(
                 "-Xmx256m",
-                "-Dqache.admin.token=" + ADMIN_TOKEN,
-                "-Dqache.cluster.token=" + CLUSTER_TOKEN,
                 "-Dqache.cluster.map-push-interval=500ms",
                 "-Dqache.router.map-file=" + dir.resolve("cluster-map.json"),
                 "-Dqache.router.shards=" + spec,
                 "-Dqache.router.forward-timeout=500ms"));
+        options.addAll(tokenOptions(true));
         options.addAll(List.of(extraOptions));
         router = launch(
                 "router",
@@ -145,7 +189,8 @@ final class LocalCluster implements AutoCloseable {
                 freePort(),
                 ROOT.resolve("admin-ui/target/quarkus-app/quarkus-run.jar"),
                 "-Xmx128m",
-                "-Dqache.admin.token=" + ADMIN_TOKEN,
+                "-Dqache.admin.token-file=" + tokenFile("admin-token"),
+                "-Dqache.security.reload-interval=" + TOKEN_RELOAD.toMillis() + "ms",
                 "-Dqache.router.url=" + router.url());
         awaitReady(List.of(ui));
         return ui;

@@ -46,9 +46,9 @@ public class Credentials {
 
     Credentials(ClusterConfig clusterConfig, DataConfig dataConfig, SecurityConfig security, MeterRegistry registry) {
         this.cluster = TokenSource.of("qache.cluster.token", clusterConfig.token(), clusterConfig.tokenFile())
-                .watch(security.reloadInterval(), LOG::warn);
+                .watch(security.reloadInterval(), LOG::info, LOG::warn);
         this.data = TokenSource.of("qache.data.tokens", dataConfig.tokens(), dataConfig.tokensFile())
-                .watch(security.reloadInterval(), LOG::warn);
+                .watch(security.reloadInterval(), LOG::info, LOG::warn);
         this.internalGuard = new RouteGuard(
                 List.of(cluster::current), "qache-cluster", "Authorization: Bearer <qache.cluster.token>");
         this.dataGuard = new RouteGuard(

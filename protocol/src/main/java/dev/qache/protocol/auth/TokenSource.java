@@ -126,14 +126,17 @@ public final class TokenSource implements AutoCloseable {
         return true;
     }
 
-    /** Reloads every {@code interval} on a shared daemon thread until {@link #close()}; no-op for fixed tokens. */
-    public synchronized TokenSource watch(Duration interval, Consumer<String> log) {
+    /**
+     * Reloads every {@code interval} on a shared daemon thread until {@link #close()}; no-op for
+     * fixed tokens. {@code info} hears of each change, {@code warn} of each refused read.
+     */
+    public synchronized TokenSource watch(Duration interval, Consumer<String> info, Consumer<String> warn) {
         if (file != null && watch == null) {
             long millis = Math.max(1, interval.toMillis());
             watch = RELOADER.scheduleWithFixedDelay(
                     () -> {
-                        if (reload(log)) {
-                            log.accept(setting + "-file " + file + " reloaded: " + current);
+                        if (reload(warn)) {
+                            info.accept(setting + "-file " + file + " reloaded: " + current);
                         }
                     },
                     millis,

@@ -49,7 +49,7 @@ public class Credentials {
         this.data = TokenSource.of("qache.data.tokens", dataConfig.tokens(), dataConfig.tokensFile());
         this.dataGuard = new RouteGuard(data::current, "qache-data", "Authorization: Bearer <qache.data.tokens>");
         for (TokenSource source : List.of(admin, cluster, data)) {
-            source.watch(security.reloadInterval(), LOG::warn);
+            source.watch(security.reloadInterval(), LOG::info, LOG::warn);
             FunctionCounter.builder("qache.security.token.reloads", source, TokenSource::reloads)
                     .description("Times a token file was read and gave other tokens")
                     .tag("setting", source.setting())
