@@ -38,9 +38,9 @@ final class LocalCluster implements AutoCloseable {
     private static final String JAVA = ProcessHandle.current().info().command().orElse("java");
 
     /** A started process: its role, address and OS process. */
-    record Member(String name, int port, Process process) {
+    record Member(String name, int port, Process process, String scheme) {
         String url() {
-            return "http://127.0.0.1:" + port;
+            return scheme + "://127.0.0.1:" + port;
         }
 
         String address() {
@@ -49,8 +49,12 @@ final class LocalCluster implements AutoCloseable {
     }
 
     private final Path dir;
-    private final HttpClient http =
+    private HttpClient http =
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+    /** Set by {@link #withTls()}: every process then serves HTTPS only, with certificates from {@code ./qache certs}. */
+    private Path tlsDir;
+
     private final Map<String, Member> nodes = new LinkedHashMap<>();
     private final Map<String, List<Member>> replicas = new LinkedHashMap<>();
     private final List<Process> processes = new ArrayList<>();
@@ -64,6 +68,44 @@ final class LocalCluster implements AutoCloseable {
         writeTokens("admin-token", ADMIN_TOKEN);
         writeTokens("cluster-token", CLUSTER_TOKEN);
         writeTokens("data-token", DATA_TOKEN);
+    }
+
+    /**
+     * Everything over TLS from now on, as {@code ./qache up --tls} runs it: a local CA and a server
+     * certificate made by {@code ./qache certs}; each process serves HTTPS only, calls nodes with
+     * HTTPS (replication WSS) trusting the CA, and so does this harness.
+     */
+    LocalCluster withTls() throws Exception {
+        tlsDir = dir.resolve("tls");
+        Process certs = new ProcessBuilder("bash", ROOT.resolve("qache").toString(), "certs", tlsDir.toString())
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("certs.log").toFile())
+                .start();
+        if (!certs.waitFor(60, TimeUnit.SECONDS) || certs.exitValue() != 0) {
+            throw new IllegalStateException("./qache certs failed; see " + dir.resolve("certs.log"));
+        }
+        java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
+        trust.load(null, null);
+        try (var in = Files.newInputStream(tlsDir.resolve("ca.pem"))) {
+            trust.setCertificateEntry(
+                    "ca",
+                    java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in));
+        }
+        javax.net.ssl.TrustManagerFactory trustManagers =
+                javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+        trustManagers.init(trust);
+        javax.net.ssl.SSLContext ssl = javax.net.ssl.SSLContext.getInstance("TLS");
+        ssl.init(null, trustManagers.getTrustManagers(), null);
+        http = HttpClient.newBuilder()
+                .connectTimeout(Duration.ofSeconds(2))
+                .sslContext(ssl)
+                .build();
+        return this;
+    }
+
+    /** The CA that signed every process's certificate, under {@link #withTls()}. */
+    Path caCertificate() {
+        return tlsDir.resolve("ca.pem");
     }
 
     /** Router and nodes require a data token ({@code qache.data.tokens-file}) from now on. */
@@ -184,14 +226,21 @@ final class LocalCluster implements AutoCloseable {
 
     /** Starts the admin UI against this cluster's router and waits until it is ready. */
     Member startAdminUi() throws IOException {
+        List<String> options = new ArrayList<>(List.of(
+                "-Xmx128m",
+                "-Dqache.admin.token-file=" + tokenFile("admin-token"),
+                "-Dqache.security.reload-interval=" + TOKEN_RELOAD.toMillis() + "ms",
+                "-Dqache.router.url=" + router.url()));
+        if (tlsDir != null) {
+            options.addAll(List.of(
+                    "-Dquarkus.rest-client.router.tls-configuration-name=cluster",
+                    "-Dqache.admin-ui.secure-cookie=true"));
+        }
         Member ui = launch(
                 "admin-ui",
                 freePort(),
                 ROOT.resolve("admin-ui/target/quarkus-app/quarkus-run.jar"),
-                "-Xmx128m",
-                "-Dqache.admin.token-file=" + tokenFile("admin-token"),
-                "-Dqache.security.reload-interval=" + TOKEN_RELOAD.toMillis() + "ms",
-                "-Dqache.router.url=" + router.url());
+                options.toArray(String[]::new));
         awaitReady(List.of(ui));
         return ui;
     }
@@ -278,14 +327,29 @@ final class LocalCluster implements AutoCloseable {
                 "--sun-misc-unsafe-memory-access=allow",
                 "-Dquarkus.http.host=127.0.0.1",
                 "-Dquarkus.http.port=" + port));
+        ProcessBuilder builder = new ProcessBuilder(command);
+        if (tlsDir != null) {
+            // As ./qache up --tls: HTTPS only, the certificate reloaded by the registry, the CA
+            // trusted for calls to nodes and to the router; the password in the environment.
+            command.addAll(List.of(
+                    "-Dquarkus.http.ssl-port=" + port,
+                    "-Dquarkus.http.insecure-requests=disabled",
+                    "-Dquarkus.tls.key-store.p12.path=" + tlsDir.resolve("server.p12"),
+                    "-Dquarkus.tls.reload-period=1m",
+                    "-Dquarkus.tls.cluster.trust-store.pem.certs=" + tlsDir.resolve("ca.pem"),
+                    "-Dqache.cluster.tls-configuration-name=cluster"));
+            builder.environment()
+                    .put(
+                            "QUARKUS_TLS_KEY_STORE_P12_PASSWORD",
+                            Files.readString(tlsDir.resolve("password")).strip());
+        }
         command.addAll(List.of(options));
         command.addAll(List.of("-jar", jar.toString()));
-        Process process = new ProcessBuilder(command)
-                .redirectErrorStream(true)
+        Process process = builder.redirectErrorStream(true)
                 .redirectOutput(dir.resolve(name + "-" + port + ".log").toFile())
                 .start();
         processes.add(process);
-        return new Member(name, port, process);
+        return new Member(name, port, process, tlsDir == null ? "http" : "https");
     }
 
     void awaitReady(Iterable<Member> members) {

@@ -18,4 +18,11 @@ public interface ClusterConfig {
 
     @WithName("token-file")
     Optional<Path> tokenFile();
+
+    /**
+     * A TLS registry configuration ({@code quarkus.tls.<name>.*}) for calls to nodes: when set,
+     * they use HTTPS (replication WSS) and trust what it trusts; unset, plain HTTP.
+     */
+    @WithName("tls-configuration-name")
+    Optional<String> tlsConfigurationName();
 }

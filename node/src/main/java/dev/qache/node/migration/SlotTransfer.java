@@ -3,6 +3,7 @@ package dev.qache.node.migration;
 import dev.qache.node.api.Problem;
 import dev.qache.node.cluster.SlotOwnership;
 import dev.qache.node.replication.Records;
+import dev.qache.node.security.ClusterTls;
 import dev.qache.node.security.Credentials;
 import dev.qache.node.store.Store;
 import dev.qache.protocol.Slots;
@@ -52,15 +53,15 @@ public class SlotTransfer {
     private final ExecutorService dropper = Executors.newSingleThreadExecutor(
             Thread.ofPlatform().daemon().name("qache-slot-drop").factory());
 
-    SlotTransfer(Store store, SlotOwnership ownership, Vertx vertx, Credentials credentials) {
+    SlotTransfer(Store store, SlotOwnership ownership, Vertx vertx, Credentials credentials, ClusterTls tls) {
         this.store = store;
         this.ownership = ownership;
         this.credentials = credentials;
-        this.client = vertx.createHttpClient(new HttpClientOptions()
+        this.client = vertx.createHttpClient(tls.apply(new HttpClientOptions()
                 .setKeepAlive(true)
                 .setTcpNoDelay(true)
                 .setConnectTimeout(2_000)
-                .setMaxPoolSize(8));
+                .setMaxPoolSize(8)));
     }
 
     void register(@Observes Router router) {

@@ -4,6 +4,7 @@ import dev.qache.node.api.Problem;
 import dev.qache.node.cluster.SlotOwnership;
 import dev.qache.node.cluster.SlotOwnership.Role;
 import dev.qache.node.config.NodeConfig;
+import dev.qache.node.security.ClusterTls;
 import dev.qache.node.security.Credentials;
 import dev.qache.node.store.ChangeListener;
 import dev.qache.node.store.Store;
@@ -48,6 +49,7 @@ public class Replication {
     private final ReplicationLog log;
     private final ReplicationMetrics metrics;
     private final Credentials credentials;
+    private final ClusterTls tls;
     private final Set<PrimarySession> sessions = ConcurrentHashMap.newKeySet();
     private final Counter promotions;
     private final Counter demotions;
@@ -65,7 +67,9 @@ public class Replication {
             Vertx vertx,
             NodeConfig config,
             Credentials credentials,
+            ClusterTls tls,
             MeterRegistry registry) {
+        this.tls = tls;
         this.store = store;
         this.ownership = ownership;
         this.vertx = vertx;
@@ -90,10 +94,10 @@ public class Replication {
 
     private synchronized WebSocketClient client() {
         if (client == null) {
-            client = vertx.createWebSocketClient(new WebSocketClientOptions()
+            client = vertx.createWebSocketClient(tls.apply(new WebSocketClientOptions()
                     .setMaxMessageSize(64 * 1024 * 1024)
                     .setMaxFrameSize(1024 * 1024)
-                    .setTcpNoDelay(true));
+                    .setTcpNoDelay(true)));
         }
         return client;
     }

@@ -1,6 +1,7 @@
 package dev.qache.router.cluster;
 
 import dev.qache.router.config.ClusterConfig;
+import dev.qache.router.security.ClusterTls;
 import dev.qache.router.security.Credentials;
 import io.quarkus.runtime.StartupEvent;
 import io.vertx.core.Future;
@@ -38,13 +39,13 @@ public class MapPusher {
     /** Last outcome per node, so that a node that stays down is logged once, not every interval. */
     private final Map<String, String> lastOutcome = new ConcurrentHashMap<>();
 
-    MapPusher(Vertx vertx, ClusterState cluster, ClusterConfig config, Credentials credentials) {
+    MapPusher(Vertx vertx, ClusterState cluster, ClusterConfig config, Credentials credentials, ClusterTls tls) {
         this.credentials = credentials;
         this.vertx = vertx;
         this.cluster = cluster;
         this.config = config;
         this.client = vertx.createHttpClient(
-                new HttpClientOptions().setConnectTimeout(1_000).setKeepAlive(true));
+                tls.apply(new HttpClientOptions().setConnectTimeout(1_000).setKeepAlive(true)));
     }
 
     void start(@Observes StartupEvent started) {

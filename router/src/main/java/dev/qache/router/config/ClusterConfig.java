@@ -21,6 +21,13 @@ public interface ClusterConfig {
     @WithName("token-file")
     Optional<Path> tokenFile();
 
+    /**
+     * A TLS registry configuration ({@code quarkus.tls.<name>.*}) for calls to nodes: when set,
+     * they use HTTPS (replication WSS) and trust what it trusts; unset, plain HTTP.
+     */
+    @WithName("tls-configuration-name")
+    Optional<String> tlsConfigurationName();
+
     /** How often the router pushes the current map to every node, whether or not it changed. */
     @WithDefault("2s")
     Duration mapPushInterval();

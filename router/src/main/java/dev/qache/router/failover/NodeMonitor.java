@@ -7,6 +7,7 @@ import dev.qache.router.config.RouterConfig;
 import dev.qache.router.failover.FailureDetector.Health;
 import dev.qache.router.failover.FailureDetector.Probe;
 import dev.qache.router.failover.FailureDetector.Transition;
+import dev.qache.router.security.ClusterTls;
 import dev.qache.router.security.Credentials;
 import io.quarkus.runtime.StartupEvent;
 import io.vertx.core.Context;
@@ -51,14 +52,14 @@ public class NodeMonitor {
     private final List<Consumer<Transition>> listeners = new CopyOnWriteArrayList<>();
     private Context context;
 
-    NodeMonitor(Vertx vertx, ClusterState cluster, Credentials credentials, RouterConfig config) {
+    NodeMonitor(Vertx vertx, ClusterState cluster, Credentials credentials, ClusterTls tls, RouterConfig config) {
         this.vertx = vertx;
         this.cluster = cluster;
         this.credentials = credentials;
         this.config = config.failover();
-        this.client = vertx.createHttpClient(
+        this.client = vertx.createHttpClient(tls.apply(
                 new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true).setConnectTimeout((int)
-                        this.config.probeTimeout().toMillis()));
+                        this.config.probeTimeout().toMillis())));
         this.detector = new FailureDetector(this.config.probeTimeout().toNanos(), this.config.failureThreshold());
     }
 

@@ -5,6 +5,7 @@ import dev.qache.router.cluster.ClusterState;
 import dev.qache.router.cluster.MapPusher;
 import dev.qache.router.cluster.Shard;
 import dev.qache.router.config.RouterConfig;
+import dev.qache.router.security.ClusterTls;
 import dev.qache.router.security.Credentials;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -57,6 +58,7 @@ public class MigrationRunner {
             ClusterState cluster,
             MapPusher pusher,
             Credentials credentials,
+            ClusterTls tls,
             RouterConfig config,
             MeterRegistry registry) {
         this.vertx = vertx;
@@ -64,8 +66,8 @@ public class MigrationRunner {
         this.pusher = pusher;
         this.credentials = credentials;
         this.config = config.migration();
-        this.client = vertx.createHttpClient(
-                new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true).setConnectTimeout(2_000));
+        this.client = vertx.createHttpClient(tls.apply(
+                new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true).setConnectTimeout(2_000)));
         Gauge.builder("qache.router.migration.slots.remaining", this, r -> {
                     Migration m = r.current;
                     if (m == null) {

@@ -9,6 +9,7 @@ import dev.qache.router.cluster.Shard;
 import dev.qache.router.config.RouterConfig;
 import dev.qache.router.failover.FailureDetector;
 import dev.qache.router.failover.NodeMonitor;
+import dev.qache.router.security.ClusterTls;
 import dev.qache.router.security.Credentials;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -111,7 +112,8 @@ public class ProxyRoutes {
             RouterConfig config,
             MeterRegistry registry,
             NodeMonitor monitor,
-            Credentials credentials) {
+            Credentials credentials,
+            ClusterTls tls) {
         this.cluster = cluster;
         this.credentials = credentials;
         cluster.onChange(map -> releaseWaiters(map.epoch()));
@@ -121,12 +123,12 @@ public class ProxyRoutes {
         this.registry = registry;
         this.timeoutMillis = config.forwardTimeout().toMillis();
         this.vertx = vertx;
-        this.clientOptions = new HttpClientOptions()
+        this.clientOptions = tls.apply(new HttpClientOptions()
                 .setKeepAlive(true)
                 .setTcpNoDelay(true)
                 .setConnectTimeout((int) timeoutMillis)
                 .setIdleTimeout(60)
-                .setIdleTimeoutUnit(TimeUnit.SECONDS);
+                .setIdleTimeoutUnit(TimeUnit.SECONDS));
         this.poolOptions = new PoolOptions().setHttp1MaxSize(config.connectionsPerNode());
         Gauge.builder("qache.router.open.circuits", openCircuits, Set::size)
                 .description("Nodes whose circuit breaker is open: calls to them fail fast")

@@ -1,0 +1,50 @@
+package dev.qache.node.security;
+
+import dev.qache.node.config.ClusterConfig;
+import io.quarkus.tls.TlsConfiguration;
+import io.quarkus.tls.TlsConfigurationRegistry;
+import io.vertx.core.net.ClientOptionsBase;
+import jakarta.inject.Singleton;
+import java.util.Optional;
+
+/**
+ * TLS for this process's calls to nodes: when {@code qache.cluster.tls-configuration-name} names
+ * a TLS registry configuration ({@code quarkus.tls.<name>.*}), every internal client speaks
+ * HTTPS or WSS and trusts what that configuration trusts (and presents its key store, if it has
+ * one, for servers that ask for client certificates). Unset, internal calls are plain HTTP.
+ *
+ * <p>Clients take the trust store at start; the server certificates themselves are reloaded by the
+ * registry every {@code quarkus.tls.reload-period}.
+ */
+@Singleton
+public class ClusterTls {
+
+    private final Optional<TlsConfiguration> tls;
+
+    ClusterTls(ClusterConfig config, TlsConfigurationRegistry registry) {
+        this.tls = config.tlsConfigurationName()
+                .map(name -> registry.get(name)
+                        .orElseThrow(() -> new IllegalStateException("qache.cluster.tls-configuration-name=" + name
+                                + " names no TLS configuration: set quarkus.tls." + name + ".trust-store.*")));
+    }
+
+    public boolean enabled() {
+        return tls.isPresent();
+    }
+
+    /** {@code options} with TLS switched on and this configuration's trust (and keys), when enabled. */
+    public <T extends ClientOptionsBase> T apply(T options) {
+        tls.ifPresent(config -> {
+            options.setSsl(true);
+            if (config.isTrustAll()) {
+                options.setTrustAll(true);
+            } else if (config.getTrustStoreOptions() != null) {
+                options.setTrustOptions(config.getTrustStoreOptions());
+            }
+            if (config.getKeyStoreOptions() != null) {
+                options.setKeyCertOptions(config.getKeyStoreOptions());
+            }
+        });
+        return options;
+    }
+}
