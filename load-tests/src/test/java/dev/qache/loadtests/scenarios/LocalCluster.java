@@ -77,13 +77,7 @@ final class LocalCluster implements AutoCloseable {
      */
     LocalCluster withTls() throws Exception {
         tlsDir = dir.resolve("tls");
-        Process certs = new ProcessBuilder("bash", ROOT.resolve("qache").toString(), "certs", tlsDir.toString())
-                .redirectErrorStream(true)
-                .redirectOutput(dir.resolve("certs.log").toFile())
-                .start();
-        if (!certs.waitFor(60, TimeUnit.SECONDS) || certs.exitValue() != 0) {
-            throw new IllegalStateException("./qache certs failed; see " + dir.resolve("certs.log"));
-        }
+        certs(tlsDir.toString());
         java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
         trust.load(null, null);
         try (var in = Files.newInputStream(tlsDir.resolve("ca.pem"))) {
@@ -101,6 +95,36 @@ final class LocalCluster implements AutoCloseable {
                 .sslContext(ssl)
                 .build();
         return this;
+    }
+
+    private void certs(String... arguments) throws Exception {
+        List<String> command =
+                new ArrayList<>(List.of("bash", ROOT.resolve("qache").toString(), "certs"));
+        command.addAll(List.of(arguments));
+        Process certs = new ProcessBuilder(command)
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(
+                        dir.resolve("certs.log").toFile()))
+                .start();
+        if (!certs.waitFor(60, TimeUnit.SECONDS) || certs.exitValue() != 0) {
+            throw new IllegalStateException("./qache certs failed; see " + dir.resolve("certs.log"));
+        }
+    }
+
+    /** A new server certificate from the same CA ({@code ./qache certs DIR --renew}); processes reload it. */
+    void renewCertificate() throws Exception {
+        certs(tlsDir.toString(), "--renew");
+    }
+
+    /** The serial number of the certificate {@code member} presents now. */
+    java.math.BigInteger servedCertificateSerial(Member member) throws Exception {
+        javax.net.ssl.SSLContext ssl = http.sslContext();
+        try (javax.net.ssl.SSLSocket socket =
+                (javax.net.ssl.SSLSocket) ssl.getSocketFactory().createSocket("127.0.0.1", member.port())) {
+            socket.startHandshake();
+            return ((java.security.cert.X509Certificate) socket.getSession().getPeerCertificates()[0])
+                    .getSerialNumber();
+        }
     }
 
     /** The CA that signed every process's certificate, under {@link #withTls()}. */
@@ -335,7 +359,7 @@ final class LocalCluster implements AutoCloseable {
                     "-Dquarkus.http.ssl-port=" + port,
                     "-Dquarkus.http.insecure-requests=disabled",
                     "-Dquarkus.tls.key-store.p12.path=" + tlsDir.resolve("server.p12"),
-                    "-Dquarkus.tls.reload-period=1m",
+                    "-Dquarkus.tls.reload-period=1s",
                     "-Dquarkus.tls.cluster.trust-store.pem.certs=" + tlsDir.resolve("ca.pem"),
                     "-Dqache.cluster.tls-configuration-name=cluster"));
             builder.environment()

@@ -20,7 +20,8 @@ import org.junit.jupiter.api.Timeout;
  * Issue 13: the whole cluster over TLS, as {@code ./qache up --tls} runs it. Client traffic to the
  * router, router-to-node calls (probes, map pushes, forwarded calls), replication (WSS) and slot
  * transfer all run over TLS with certificates from {@code ./qache certs}; a failover and a
- * migration complete, no acknowledged write is lost, and plain HTTP is not answered at all.
+ * migration complete, no acknowledged write is lost, a renewed certificate is served without a
+ * restart, and plain HTTP is not answered at all.
  */
 @Timeout(240)
 class TlsClusterIT {
@@ -60,6 +61,15 @@ class TlsClusterIT {
                 await().atMost(Duration.ofSeconds(20)).until(() -> offset(cluster, replica) >= primaryOffset);
             }
             long epoch = view(cluster).get("epoch").asLong();
+
+            // A renewed server certificate is served without a restart (the TLS registry reloads it).
+            java.math.BigInteger before = cluster.servedCertificateSerial(cluster.router());
+            cluster.renewCertificate();
+            await().atMost(Duration.ofSeconds(20))
+                    .pollInterval(Duration.ofMillis(200))
+                    .until(() ->
+                            !cluster.servedCertificateSerial(cluster.router()).equals(before));
+            assertThat(cluster.get(router + "/k0").statusCode()).isEqualTo(200);
 
             // Failover: the router's probes and map pushes are HTTPS; the replica takes over.
             cluster.kill(cluster.nodes().get("s1"));
