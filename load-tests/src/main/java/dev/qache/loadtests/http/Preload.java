@@ -14,7 +14,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * Prints the wall-clock millisecond at which the last write was acknowledged.
  *
  * <p>Usage: {@code java -cp benchmarks.jar dev.qache.loadtests.http.Preload <baseUrl> <count>
- * <valueBytes> [ttlSeconds] [prefix]}
+ * <valueBytes> [ttlSeconds] [prefix]}; {@code -Dqache.bench.authorization="Bearer <token>"} sends that
+ * header with every write (a node with {@code qache.data.tokens}).
  */
 public final class Preload {
 
@@ -32,16 +33,20 @@ public final class Preload {
                 .version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(5))
                 .build();
+        String authorization = System.getProperty("qache.bench.authorization");
         Semaphore permits = new Semaphore(IN_FLIGHT);
         AtomicLong failures = new AtomicLong();
         AtomicLong lastAckMillis = new AtomicLong();
         long start = System.nanoTime();
         for (int i = 0; i < count; i++) {
             permits.acquire();
-            HttpRequest request = HttpRequest.newBuilder(URI.create(base + "/" + prefix + i))
+            HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create(base + "/" + prefix + i))
                     .header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofString(body))
-                    .build();
+                    .POST(HttpRequest.BodyPublishers.ofString(body));
+            if (authorization != null) {
+                builder.header("Authorization", authorization);
+            }
+            HttpRequest request = builder.build();
             client.sendAsync(request, HttpResponse.BodyHandlers.discarding()).whenComplete((response, error) -> {
                 if (error != null || response.statusCode() != 204) {
                     failures.incrementAndGet();
