@@ -178,7 +178,9 @@ public class ProxyRoutes {
         // checks it before its body is read: the guard is a route of its own, registered first.
         credentials.data(router.routeWithRegex(HttpMethod.GET, KEY_PATH)).handler(this::forward);
         credentials.data(router.routeWithRegex(HttpMethod.DELETE, KEY_PATH)).handler(this::forward);
-        credentials.data(router.routeWithRegex(HttpMethod.POST, KEY_PATH));
+        if (credentials.dataIsProtected()) {
+            credentials.data(router.routeWithRegex(HttpMethod.POST, KEY_PATH));
+        }
         router.routeWithRegex(HttpMethod.POST, KEY_PATH)
                 .handler(body)
                 .handler(this::forward)

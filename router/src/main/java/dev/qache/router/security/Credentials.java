@@ -79,9 +79,14 @@ public class Credentials {
         return cluster.current().authorization();
     }
 
+    /** Whether data calls need a token (decided at start: a token file never becomes empty). */
+    public boolean dataIsProtected() {
+        return !data.current().isEmpty();
+    }
+
     /** Puts the data-token check first on a data route, when data tokens are set; else leaves it open. */
     public Route data(Route route) {
-        return data.current().isEmpty() ? route : route.handler(dataGuard);
+        return dataIsProtected() ? route.handler(dataGuard) : route;
     }
 
     @PreDestroy
