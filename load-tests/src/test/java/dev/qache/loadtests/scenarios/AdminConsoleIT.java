@@ -79,6 +79,18 @@ class AdminConsoleIT {
         Files.copy(file, SHOTS.resolve(name + ".png"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     }
 
+    /**
+     * Waits until the page's flash message says {@code words}. The flash of the page before a form
+     * was sent has the same id and may be caught just as it is replaced: Chromium then reports a
+     * node that "does not belong to the document" (not a stale-element error), so any driver
+     * error while looking is retried until the new page's flash is there.
+     */
+    private void awaitFlash(int seconds, String words) {
+        waitUpTo(seconds)
+                .ignoring(org.openqa.selenium.WebDriverException.class)
+                .until(d -> d.findElement(By.id("flash")).getText().contains(words));
+    }
+
     private WebDriverWait waitUpTo(int seconds) {
         // The live section is replaced every second or so: an element found may be gone a moment later.
         return (WebDriverWait) new WebDriverWait(browser, Duration.ofSeconds(seconds), Duration.ofMillis(100))
@@ -136,10 +148,7 @@ class AdminConsoleIT {
                 .contains("Add " + fourth.address() + " as a new shard?");
         shot("confirm");
         browser.findElement(By.id("confirm")).click();
-        assertThat(waitUpTo(20)
-                        .until(ExpectedConditions.visibilityOfElementLocated(By.id("flash")))
-                        .getText())
-                .contains("with primary " + fourth.address() + " joined");
+        awaitFlash(20, "with primary " + fourth.address() + " joined");
         shot("migration-started");
         // htmx refreshes the live section in place until the migration is done.
         waitUpTo(60)
@@ -158,10 +167,7 @@ class AdminConsoleIT {
         browser.findElement(By.id("promote-submit")).click();
         waitUpTo(10).until(ExpectedConditions.visibilityOfElementLocated(By.id("confirm")));
         browser.findElement(By.id("confirm")).click();
-        assertThat(waitUpTo(20)
-                        .until(ExpectedConditions.visibilityOfElementLocated(By.id("flash")))
-                        .getText())
-                .contains("Shard s1: " + replica + " is the primary now");
+        awaitFlash(20, "Shard s1: " + replica + " is the primary now");
         waitUpTo(20)
                 .until(d -> !d.findElements(By.cssSelector("#shard-s1 tr.node.primary[data-address='" + replica + "']"))
                         .isEmpty());
@@ -170,9 +176,6 @@ class AdminConsoleIT {
         // Bad input is refused on the page, in words.
         browser.findElement(By.id("add-address")).sendKeys("not-an-address");
         browser.findElement(By.id("add-submit")).click();
-        assertThat(waitUpTo(10)
-                        .until(ExpectedConditions.visibilityOfElementLocated(By.id("flash")))
-                        .getText())
-                .contains("is not host:port");
+        awaitFlash(10, "is not host:port");
     }
 }
