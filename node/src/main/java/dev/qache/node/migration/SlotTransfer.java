@@ -1,9 +1,9 @@
 package dev.qache.node.migration;
 
+import dev.qache.edge.ClusterTls;
 import dev.qache.node.api.Problem;
 import dev.qache.node.cluster.SlotOwnership;
 import dev.qache.node.replication.Records;
-import dev.qache.node.security.ClusterTls;
 import dev.qache.node.security.Credentials;
 import dev.qache.node.store.Store;
 import dev.qache.protocol.Slots;

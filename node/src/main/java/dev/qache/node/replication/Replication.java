@@ -1,10 +1,10 @@
 package dev.qache.node.replication;
 
+import dev.qache.edge.ClusterTls;
 import dev.qache.node.api.Problem;
 import dev.qache.node.cluster.SlotOwnership;
 import dev.qache.node.cluster.SlotOwnership.Role;
 import dev.qache.node.config.NodeConfig;
-import dev.qache.node.security.ClusterTls;
 import dev.qache.node.security.Credentials;
 import dev.qache.node.store.ChangeListener;
 import dev.qache.node.store.Store;

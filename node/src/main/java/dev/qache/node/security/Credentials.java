@@ -1,13 +1,16 @@
 package dev.qache.node.security;
 
+import dev.qache.edge.ClusterTls;
+import dev.qache.edge.TokenGuard;
+import dev.qache.edge.TokenMetrics;
 import dev.qache.node.config.ClusterConfig;
 import dev.qache.node.config.DataConfig;
 import dev.qache.node.config.SecurityConfig;
 import dev.qache.protocol.Problems;
 import dev.qache.protocol.auth.BearerTokens;
 import dev.qache.protocol.auth.TokenSource;
-import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.tls.TlsConfigurationRegistry;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
@@ -15,6 +18,7 @@ import io.vertx.ext.web.Route;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.handler.BodyHandler;
 import jakarta.annotation.PreDestroy;
+import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 import java.util.List;
 import org.jboss.logging.Logger;
@@ -41,28 +45,19 @@ public class Credentials {
 
     private final TokenSource cluster;
     private final TokenSource data;
-    private final RouteGuard internalGuard;
-    private final RouteGuard dataGuard;
+    private final TokenGuard internalGuard;
+    private final TokenGuard dataGuard;
 
     Credentials(ClusterConfig clusterConfig, DataConfig dataConfig, SecurityConfig security, MeterRegistry registry) {
         this.cluster = TokenSource.of("qache.cluster.token", clusterConfig.token(), clusterConfig.tokenFile())
                 .watch(security.reloadInterval(), LOG::info, LOG::warn);
         this.data = TokenSource.of("qache.data.tokens", dataConfig.tokens(), dataConfig.tokensFile())
                 .watch(security.reloadInterval(), LOG::info, LOG::warn);
-        this.internalGuard = new RouteGuard(
+        this.internalGuard = new TokenGuard(
                 List.of(cluster::current), "qache-cluster", "Authorization: Bearer <qache.cluster.token>");
-        this.dataGuard = new RouteGuard(
+        this.dataGuard = new TokenGuard(
                 List.of(data::current, cluster::current), "qache-data", "Authorization: Bearer <qache.data.tokens>");
-        for (TokenSource source : List.of(cluster, data)) {
-            FunctionCounter.builder("qache.security.token.reloads", source, TokenSource::reloads)
-                    .description("Times a token file was read and gave other tokens")
-                    .tag("setting", source.setting())
-                    .register(registry);
-            FunctionCounter.builder("qache.security.token.reload.failures", source, TokenSource::failures)
-                    .description("Times a token file could not be read or held no token (the tokens stayed)")
-                    .tag("setting", source.setting())
-                    .register(registry);
-        }
+        TokenMetrics.register(registry, cluster, data);
     }
 
     /** {@code Bearer <first cluster token>}, for this node's own internal calls to other nodes. */
@@ -108,6 +103,13 @@ public class Credentials {
     /** Puts the data-token check first on a data route, when data tokens are set; else leaves it open. */
     public Route data(Route route) {
         return dataIsProtected() ? route.handler(dataGuard) : route;
+    }
+
+    /** TLS for this node's calls to other nodes (replication, slot transfer). */
+    @Produces
+    @Singleton
+    static ClusterTls clusterTls(ClusterConfig config, TlsConfigurationRegistry registry) {
+        return ClusterTls.of(config.tlsConfigurationName(), registry);
     }
 
     @PreDestroy

@@ -1,7 +1,7 @@
 package dev.qache.router.cluster;
 
+import dev.qache.edge.ClusterTls;
 import dev.qache.router.config.ClusterConfig;
-import dev.qache.router.security.ClusterTls;
 import dev.qache.router.security.Credentials;
 import io.quarkus.runtime.StartupEvent;
 import io.vertx.core.Future;

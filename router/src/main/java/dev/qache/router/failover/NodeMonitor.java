@@ -1,5 +1,6 @@
 package dev.qache.router.failover;
 
+import dev.qache.edge.ClusterTls;
 import dev.qache.router.cluster.ClusterMap;
 import dev.qache.router.cluster.ClusterState;
 import dev.qache.router.cluster.Shard;
@@ -7,7 +8,6 @@ import dev.qache.router.config.RouterConfig;
 import dev.qache.router.failover.FailureDetector.Health;
 import dev.qache.router.failover.FailureDetector.Probe;
 import dev.qache.router.failover.FailureDetector.Transition;
-import dev.qache.router.security.ClusterTls;
 import dev.qache.router.security.Credentials;
 import io.quarkus.runtime.StartupEvent;
 import io.vertx.core.Context;

@@ -1,11 +1,11 @@
 package dev.qache.router.migration;
 
+import dev.qache.edge.ClusterTls;
 import dev.qache.router.cluster.ClusterMap;
 import dev.qache.router.cluster.ClusterState;
 import dev.qache.router.cluster.MapPusher;
 import dev.qache.router.cluster.Shard;
 import dev.qache.router.config.RouterConfig;
-import dev.qache.router.security.ClusterTls;
 import dev.qache.router.security.Credentials;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;

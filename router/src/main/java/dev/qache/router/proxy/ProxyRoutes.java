@@ -1,5 +1,6 @@
 package dev.qache.router.proxy;
 
+import dev.qache.edge.ClusterTls;
 import dev.qache.protocol.KeyCodec;
 import dev.qache.protocol.Problems;
 import dev.qache.protocol.Slots;
@@ -9,7 +10,6 @@ import dev.qache.router.cluster.Shard;
 import dev.qache.router.config.RouterConfig;
 import dev.qache.router.failover.FailureDetector;
 import dev.qache.router.failover.NodeMonitor;
-import dev.qache.router.security.ClusterTls;
 import dev.qache.router.security.Credentials;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;

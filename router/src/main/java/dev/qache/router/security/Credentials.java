@@ -1,15 +1,19 @@
 package dev.qache.router.security;
 
+import dev.qache.edge.ClusterTls;
+import dev.qache.edge.TokenGuard;
+import dev.qache.edge.TokenMetrics;
 import dev.qache.protocol.auth.BearerTokens;
 import dev.qache.protocol.auth.TokenSource;
 import dev.qache.router.config.AdminConfig;
 import dev.qache.router.config.ClusterConfig;
 import dev.qache.router.config.DataConfig;
 import dev.qache.router.config.SecurityConfig;
-import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.tls.TlsConfigurationRegistry;
 import io.vertx.ext.web.Route;
 import jakarta.annotation.PreDestroy;
+import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 import java.util.List;
 import org.jboss.logging.Logger;
@@ -35,7 +39,7 @@ public class Credentials {
     private final TokenSource admin;
     private final TokenSource cluster;
     private final TokenSource data;
-    private final RouteGuard dataGuard;
+    private final TokenGuard dataGuard;
 
     Credentials(
             AdminConfig adminConfig,
@@ -47,18 +51,12 @@ public class Credentials {
         this.cluster =
                 required(TokenSource.of("qache.cluster.token", clusterConfig.token(), clusterConfig.tokenFile()));
         this.data = TokenSource.of("qache.data.tokens", dataConfig.tokens(), dataConfig.tokensFile());
-        this.dataGuard = new RouteGuard(data::current, "qache-data", "Authorization: Bearer <qache.data.tokens>");
+        this.dataGuard =
+                new TokenGuard(List.of(data::current), "qache-data", "Authorization: Bearer <qache.data.tokens>");
         for (TokenSource source : List.of(admin, cluster, data)) {
             source.watch(security.reloadInterval(), LOG::info, LOG::warn);
-            FunctionCounter.builder("qache.security.token.reloads", source, TokenSource::reloads)
-                    .description("Times a token file was read and gave other tokens")
-                    .tag("setting", source.setting())
-                    .register(registry);
-            FunctionCounter.builder("qache.security.token.reload.failures", source, TokenSource::failures)
-                    .description("Times a token file could not be read or held no token (the tokens stayed)")
-                    .tag("setting", source.setting())
-                    .register(registry);
         }
+        TokenMetrics.register(registry, admin, cluster, data);
     }
 
     private static TokenSource required(TokenSource source) {
@@ -87,6 +85,13 @@ public class Credentials {
     /** Puts the data-token check first on a data route, when data tokens are set; else leaves it open. */
     public Route data(Route route) {
         return dataIsProtected() ? route.handler(dataGuard) : route;
+    }
+
+    /** TLS for every call to a node (forwarded calls, probes, map pushes, migration). */
+    @Produces
+    @Singleton
+    static ClusterTls clusterTls(ClusterConfig config, TlsConfigurationRegistry registry) {
+        return ClusterTls.of(config.tlsConfigurationName(), registry);
     }
 
     @PreDestroy

@@ -1,14 +1,12 @@
-package dev.qache.router.security;
+package dev.qache.edge;
 
-import dev.qache.router.config.ClusterConfig;
 import io.quarkus.tls.TlsConfiguration;
 import io.quarkus.tls.TlsConfigurationRegistry;
 import io.vertx.core.net.ClientOptionsBase;
-import jakarta.inject.Singleton;
 import java.util.Optional;
 
 /**
- * TLS for this process's calls to nodes: when {@code qache.cluster.tls-configuration-name} names
+ * TLS for a process's calls to nodes: when {@code qache.cluster.tls-configuration-name} names
  * a TLS registry configuration ({@code quarkus.tls.<name>.*}), every internal client speaks
  * HTTPS or WSS and trusts what that configuration trusts (and presents its key store, if it has
  * one, for servers that ask for client certificates). Unset, internal calls are plain HTTP.
@@ -16,16 +14,21 @@ import java.util.Optional;
  * <p>Clients take the trust store at start; the server certificates themselves are reloaded by the
  * registry every {@code quarkus.tls.reload-period}.
  */
-@Singleton
-public class ClusterTls {
+public final class ClusterTls {
 
     private final Optional<TlsConfiguration> tls;
 
-    ClusterTls(ClusterConfig config, TlsConfigurationRegistry registry) {
-        this.tls = config.tlsConfigurationName()
-                .map(name -> registry.get(name)
-                        .orElseThrow(() -> new IllegalStateException("qache.cluster.tls-configuration-name=" + name
-                                + " names no TLS configuration: set quarkus.tls." + name + ".trust-store.*")));
+    private ClusterTls(Optional<TlsConfiguration> tls) {
+        this.tls = tls;
+    }
+
+    /**
+     * @throws IllegalStateException when {@code name} names no configuration of the registry
+     */
+    public static ClusterTls of(Optional<String> name, TlsConfigurationRegistry registry) {
+        return new ClusterTls(name.map(n -> registry.get(n)
+                .orElseThrow(() -> new IllegalStateException("qache.cluster.tls-configuration-name=" + n
+                        + " names no TLS configuration: set quarkus.tls." + n + ".trust-store.*"))));
     }
 
     public boolean enabled() {
