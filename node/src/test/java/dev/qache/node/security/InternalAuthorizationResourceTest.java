@@ -1,6 +1,5 @@
 package dev.qache.node.security;
 
-import static dev.qache.protocol.testing.PathSpelling.CANONICAL;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -12,10 +11,8 @@ import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import io.restassured.RestAssured;
 import java.io.IOException;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -41,21 +38,6 @@ class InternalAuthorizationResourceTest {
             return Map.of("qache.cluster.token", "c-new, c-old");
         }
     }
-
-    /** What Vert.x treats as the same path as the canonical one (it normalises before matching). */
-    private static final Set<PathSpelling> SAME_PATH = EnumSet.of(
-            CANONICAL,
-            PathSpelling.LEADING_DOUBLE_SLASH,
-            PathSpelling.INNER_DOUBLE_SLASH,
-            PathSpelling.TRAILING_SLASH,
-            PathSpelling.LEADING_DOT_SEGMENT,
-            PathSpelling.LEADING_DOT_DOT_SEGMENT,
-            PathSpelling.INNER_DOT_SEGMENT,
-            PathSpelling.ENCODED_DOT_DOT_SEGMENT,
-            PathSpelling.ENCODED_FIRST_LETTER,
-            PathSpelling.ENCODED_FIRST_LETTER_LOWER_HEX,
-            PathSpelling.ENCODED_LAST_LETTER,
-            PathSpelling.QUERY);
 
     /** The map a rightful push installs; an unauthorised one would install epoch 1000. */
     private static final long RIGHT_EPOCH = 5;
@@ -111,7 +93,7 @@ class InternalAuthorizationResourceTest {
         RawHttp.Response first = RawHttp.send(port, endpoint.method(), path, "Bearer c-new", endpoint.body());
         RawHttp.Response second = RawHttp.send(port, endpoint.method(), path, "Bearer c-old", endpoint.body());
 
-        if (SAME_PATH.contains(spelling)) {
+        if (PathSpelling.SAME_PATH.contains(spelling)) {
             for (RawHttp.Response denied : List.of(none, wrong, scheme)) {
                 assertDenied(path, denied);
             }

@@ -1,6 +1,8 @@
 package dev.qache.protocol.testing;
 
+import java.util.EnumSet;
 import java.util.Locale;
+import java.util.Set;
 import java.util.function.UnaryOperator;
 
 /**
@@ -29,6 +31,26 @@ public enum PathSpelling {
     ENCODED_SLASH_LOWER_HEX(p -> first(p) + "%2f" + rest(p).substring(1)),
     BACKSLASH(p -> first(p) + "\\" + rest(p).substring(1)),
     QUERY(p -> p + "?x=1");
+
+    /**
+     * The spellings that both Vert.x Web and Quarkus REST match as the canonical path: they
+     * remove dot segments (encoded ones too), collapse doubled slashes, ignore a trailing slash and
+     * a query, and decode percent-encoded unreserved letters before matching. The others (case,
+     * matrix parameters, encoded slashes, backslashes) are other paths to both.
+     */
+    public static final Set<PathSpelling> SAME_PATH = EnumSet.of(
+            CANONICAL,
+            LEADING_DOUBLE_SLASH,
+            INNER_DOUBLE_SLASH,
+            TRAILING_SLASH,
+            LEADING_DOT_SEGMENT,
+            LEADING_DOT_DOT_SEGMENT,
+            INNER_DOT_SEGMENT,
+            ENCODED_DOT_DOT_SEGMENT,
+            ENCODED_FIRST_LETTER,
+            ENCODED_FIRST_LETTER_LOWER_HEX,
+            ENCODED_LAST_LETTER,
+            QUERY);
 
     private final UnaryOperator<String> spell;
 

@@ -11,10 +11,8 @@ import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import io.restassured.RestAssured;
 import java.io.IOException;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -41,21 +39,6 @@ class AdminAuthorizationResourceTest {
                     "qache.admin.check-new-nodes", "false");
         }
     }
-
-    /** What Quarkus REST matches as the canonical path: it decodes and normalises before matching. */
-    private static final Set<PathSpelling> SAME_PATH = EnumSet.of(
-            PathSpelling.CANONICAL,
-            PathSpelling.LEADING_DOUBLE_SLASH,
-            PathSpelling.INNER_DOUBLE_SLASH,
-            PathSpelling.TRAILING_SLASH,
-            PathSpelling.LEADING_DOT_SEGMENT,
-            PathSpelling.LEADING_DOT_DOT_SEGMENT,
-            PathSpelling.INNER_DOT_SEGMENT,
-            PathSpelling.ENCODED_DOT_DOT_SEGMENT,
-            PathSpelling.ENCODED_FIRST_LETTER,
-            PathSpelling.ENCODED_FIRST_LETTER_LOWER_HEX,
-            PathSpelling.ENCODED_LAST_LETTER,
-            PathSpelling.QUERY);
 
     /**
      * Each call answered by the resource itself when authorised. Writes go to a shard that does
@@ -104,7 +87,7 @@ class AdminAuthorizationResourceTest {
         RawHttp.Response first = RawHttp.send(port, endpoint.method(), path, "Bearer a-new", endpoint.body());
         RawHttp.Response second = RawHttp.send(port, endpoint.method(), path, "Bearer a-old", endpoint.body());
 
-        if (SAME_PATH.contains(spelling)) {
+        if (PathSpelling.SAME_PATH.contains(spelling)) {
             unauthorised.forEach(denied -> assertDenied(path, denied));
             assertThat(first.status()).as(path + " with the first token").isEqualTo(endpoint.authorised());
             assertThat(second.status()).as(path + " with the second token").isEqualTo(endpoint.authorised());
