@@ -30,7 +30,8 @@ public final class AdminViews {
             String id,
             int slots,
             List<Node> nodes,
-            @Nullable Promotion lastFailover) {}
+            @Nullable Promotion lastFailover,
+            @Nullable String writesUnavailable) {}
 
     @JsonIgnoreProperties(ignoreUnknown = true)
     public record Node(

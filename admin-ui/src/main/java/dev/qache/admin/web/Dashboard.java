@@ -42,11 +42,12 @@ public record Dashboard(
             List<NodeRow> nodes,
             List<String> replicas,
             String primary,
-            @Nullable String lastFailover) {
+            @Nullable String lastFailover,
+            @Nullable String writesUnavailable) {
 
-        /** Table rows the shard takes: one per node, and one for its last failover. */
+        /** Table rows the shard takes: one per node, one for its last failover, one if it takes no writes. */
         public int rows() {
-            return nodes.size() + (lastFailover == null ? 0 : 1);
+            return nodes.size() + (lastFailover == null ? 0 : 1) + (writesUnavailable == null ? 0 : 1);
         }
     }
 
@@ -108,7 +109,8 @@ public record Dashboard(
                     last == null
                             ? null
                             : last.at() + ": " + last.to() + " replaced " + last.from() + " (epoch " + last.epoch()
-                                    + ", " + last.reason() + ")"));
+                                    + ", " + last.reason() + ")",
+                    shard.writesUnavailable()));
         }
         List<MigrationRow> migrations = new ArrayList<>();
         for (AdminViews.Migration m : snapshot.migrations()) {

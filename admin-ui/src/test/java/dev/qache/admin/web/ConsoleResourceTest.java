@@ -49,7 +49,8 @@ class ConsoleResourceTest {
                   {"address": "127.0.0.1:7003", "role": "primary", "health": "up", "keys": 5, "epoch": 7},
                   {"address": "127.0.0.1:7004", "role": "replica", "health": "up", "link": "syncing", "epoch": 7}]},
                {"id": "s3", "slots": 5461, "nodes": [
-                  {"address": "127.0.0.1:7005", "role": "primary", "health": "down"}]}],
+                  {"address": "127.0.0.1:7005", "role": "primary", "health": "down"}],
+                "writesUnavailable": "its primary 127.0.0.1:7005 is down and it has no replica"}],
              "slots": [{"from": 0, "to": 5461, "shard": "s1"}, {"from": 5462, "to": 10922, "shard": "s2"},
                        {"from": 10923, "to": 16383, "shard": "s3"}],
              "moving": [{"from": 100, "to": 199, "shard": "s2"}]}
@@ -170,6 +171,10 @@ class ConsoleResourceTest {
         assertThat(html).contains("1.00 MiB of 4.00 MiB");
         assertThat(html).contains("100 B");
         assertThat(html).contains("127.0.0.1:7001 replaced 127.0.0.1:7009 (epoch 5, primary down)");
+        // A shard that takes no writes says so, and why.
+        assertThat(html)
+                .contains("<tr class=\"unavailable\"><td colspan=\"9\"><strong>Takes no writes:</strong>"
+                        + " its primary 127.0.0.1:7005 is down and it has no replica");
         // The migration: slots and bytes, rate, ETA.
         assertThat(html).contains("slots 25 of 100");
         assertThat(html).contains("2.00 MiB of about 8.00 MiB");

@@ -336,6 +336,23 @@ final class LocalCluster implements AutoCloseable {
                 .header("Authorization", "Bearer " + ADMIN_TOKEN));
     }
 
+    /** The shard {@code id} as the router's {@code /admin/cluster} shows it (nodes: the primary first). */
+    com.fasterxml.jackson.databind.JsonNode shard(String id) throws IOException, InterruptedException {
+        for (com.fasterxml.jackson.databind.JsonNode shard : new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(admin("/admin/cluster").body())
+                .path("shards")) {
+            if (shard.path("id").asText().equals(id)) {
+                return shard;
+            }
+        }
+        throw new IllegalStateException("no shard " + id);
+    }
+
+    /** The address of shard {@code id}'s primary, by the router's map. */
+    String primaryOf(String id) throws IOException, InterruptedException {
+        return shard(id).path("nodes").get(0).path("address").asText();
+    }
+
     /** SIGKILL: the process gets no chance to clean up. */
     void kill(Member member) throws InterruptedException {
         member.process().destroyForcibly();

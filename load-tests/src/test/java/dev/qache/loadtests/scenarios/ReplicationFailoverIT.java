@@ -341,7 +341,10 @@ class ReplicationFailoverIT {
     @Test
     void aReplicaFallenBehindTheBacklog_doesAFullSync() throws Exception {
         cluster = new LocalCluster()
-                .withNodeOptions("-Dqache.node.replication.backlog-size=64K")
+                .withNodeOptions(
+                        "-Dqache.node.replication.backlog-size=64K",
+                        // The primary holds up to this much for a replica beyond the backlog.
+                        "-Dqache.node.replication.sync-buffer-size=1M")
                 .start(1, 1);
         LocalCluster.Member replica = cluster.replicas("s1").get(0);
         await().atMost(Duration.ofSeconds(10))
@@ -349,7 +352,8 @@ class ReplicationFailoverIT {
         assertThat(status(replica).path("fullSyncsReceived").asLong()).isEqualTo(1);
         cluster.freeze(replica);
         // 20 MB of stream: more than the socket buffers between the two (which the primary keeps
-        // writing into while the replica is frozen) plus the 64 KB backlog.
+        // writing into while the replica is frozen) plus the 1 MB it holds for it and the 64 KB
+        // backlog.
         String value = "x".repeat(10_000);
         for (int i = 0; i < 2000; i++) {
             writeOk("behind" + i, value);

@@ -2,12 +2,15 @@ package dev.qache.node.api;
 
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import dev.qache.node.cluster.SlotOwnership;
+import dev.qache.node.cluster.WriteLease;
+import dev.qache.node.cluster.WritePause;
 import dev.qache.node.config.NodeConfig;
 import dev.qache.node.migration.SlotTransfer;
 import dev.qache.node.security.Credentials;
 import dev.qache.node.store.PutResult;
 import dev.qache.node.store.Store;
 import dev.qache.node.store.StoredValue;
+import dev.qache.protocol.Fencing;
 import dev.qache.protocol.KeyCodec;
 import dev.qache.protocol.Problems;
 import io.vertx.core.buffer.Buffer;
@@ -65,9 +68,20 @@ public class DataRoutes {
     private final boolean baselineRoute;
 
     private final Credentials credentials;
+    private final WriteLease lease;
+    private final WritePause pause;
 
-    DataRoutes(Store store, SlotOwnership ownership, SlotTransfer slots, NodeConfig config, Credentials credentials) {
+    DataRoutes(
+            Store store,
+            SlotOwnership ownership,
+            WriteLease lease,
+            WritePause pause,
+            SlotTransfer slots,
+            NodeConfig config,
+            Credentials credentials) {
         this.store = store;
+        this.lease = lease;
+        this.pause = pause;
         this.credentials = credentials;
         this.slots = slots;
         this.ownership = ownership;
@@ -282,6 +296,7 @@ public class DataRoutes {
         };
         if (owner != null) {
             ctx.response().headers().set(HttpHeaders.CONTENT_TYPE, Problem.PROBLEM_JSON);
+            ctx.response().headers().set(Fencing.REFUSED, Fencing.MISDIRECTED);
             ctx.response()
                     .setStatusCode(421)
                     .end(Buffer.buffer(Problems.misdirected(
@@ -292,7 +307,60 @@ public class DataRoutes {
                             ownership.epoch())));
             return null;
         }
+        if (access != Access.READ && !fenced(ctx)) {
+            return null;
+        }
         return key;
+    }
+
+    /*
+     * Fencing (docs/ARCHITECTURE.md, "Fencing"): a write routed by a map newer than this node's is
+     * refused, since under the newer map this node may no longer take it; and a primary applies
+     * writes only while its lease runs, so once it was paused or cut off for longer than the lease
+     * the writes that waited in its sockets are refused, not acknowledged after a replica may have
+     * replaced it. Both refusals apply nothing, and say so (Qache-Refused) so the router may send
+     * the write again where the map then says.
+     */
+    private boolean fenced(RoutingContext ctx) {
+        long epoch = ownership.epoch();
+        long requested = Fencing.epochOf(ctx.request().getHeader(Fencing.EPOCH));
+        if (requested > epoch) {
+            ctx.response().headers().set(Fencing.REFUSED, Fencing.STALE_MAP);
+            Problem.send(
+                    ctx.response(),
+                    421,
+                    "stale-map",
+                    "Misdirected Request",
+                    "the write was routed by the cluster map of epoch " + requested + "; this node has epoch " + epoch
+                            + " and applies no write under an older map than the request's");
+            return false;
+        }
+        long now = System.nanoTime();
+        boolean leaseValid = lease.valid(now, epoch);
+        if (pause.paused(now, leaseValid)) {
+            ctx.response().headers().set(Fencing.REFUSED, Fencing.PAUSED);
+            ctx.response().headers().set("Retry-After", "1");
+            Problem.send(
+                    ctx.response(),
+                    503,
+                    "handing-off",
+                    "Service Unavailable",
+                    "this primary is handing its shard to a replica; nothing was written");
+            return false;
+        }
+        if (ownership.role() == SlotOwnership.Role.PRIMARY && !leaseValid) {
+            ctx.response().headers().set(Fencing.REFUSED, Fencing.LEASE_LAPSED);
+            ctx.response().headers().set("Retry-After", "1");
+            Problem.send(
+                    ctx.response(),
+                    503,
+                    "write-lease-lapsed",
+                    "Service Unavailable",
+                    "this primary's write lease is not running (the router has not renewed it lately, or has"
+                            + " not confirmed this node as primary yet); nothing was written");
+            return false;
+        }
+        return true;
     }
 
     /** {@code application/json}, any case, optionally with parameters; a charset must be UTF-8. */

@@ -3,11 +3,13 @@ package dev.qache.node.api;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.qache.node.cluster.SlotOwnership;
+import dev.qache.node.cluster.WriteLease;
 import dev.qache.node.migration.SlotTransfer;
 import dev.qache.node.replication.Replication;
 import dev.qache.node.security.Credentials;
 import dev.qache.node.store.Store;
 import dev.qache.node.store.StoreStats;
+import dev.qache.protocol.Fencing;
 import dev.qache.protocol.MapDocument;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
@@ -32,27 +34,35 @@ import org.jboss.logging.Logger;
  * Replication}). {@code GET /_internal/status} gives this node's role, epoch, replication offset,
  * its replicas' acknowledged offsets and lag, and its key count and memory, as JSON: what the
  * router's failure detector and admin view read.
+ *
+ * <p>A status probe or a map push may carry a write lease ({@link Fencing}), naming the nonce of
+ * an earlier status answer ({@code leaseNonce}): see {@link WriteLease} for when it is taken.
+ *
+ * <p>Every JSON reader here ignores members it does not know: a newer router may send more.
  */
 @Singleton
 public class InternalRoutes {
 
     private static final Logger LOG = Logger.getLogger(InternalRoutes.class);
     private static final ObjectMapper JSON =
-            new ObjectMapper().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+            new ObjectMapper().disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
     private final SlotOwnership ownership;
     private final Replication replication;
     private final SlotTransfer slots;
     private final Store store;
     private final Credentials credentials;
+    private final WriteLease lease;
 
     InternalRoutes(
             SlotOwnership ownership,
+            WriteLease lease,
             Replication replication,
             Store store,
             SlotTransfer slots,
             Credentials credentials) {
         this.ownership = ownership;
+        this.lease = lease;
         this.slots = slots;
         this.replication = replication;
         this.store = store;
@@ -65,9 +75,12 @@ public class InternalRoutes {
                 .handler(this::installMap);
         credentials.internal(router, HttpMethod.GET, "/_internal/replication").handler(replication::serve);
         credentials.internal(router, HttpMethod.GET, "/_internal/status").handler(this::status);
+        credentials.internal(router, HttpMethod.POST, "/_internal/handoff").handler(replication::handoff);
+        credentials.internal(router, HttpMethod.DELETE, "/_internal/handoff").handler(replication::cancelHandoff);
     }
 
     private void status(RoutingContext ctx) {
+        grantLease(ctx);
         Map<String, Object> status = new LinkedHashMap<>();
         status.put("self", ownership.self());
         status.put("epoch", ownership.epoch());
@@ -79,6 +92,9 @@ public class InternalRoutes {
         status.put("hits", stats.hits());
         status.put("misses", stats.misses());
         status.putAll(replication.status());
+        long now = System.nanoTime();
+        status.put("leaseRemainingMillis", lease.remainingMillis(now, ownership.epoch()));
+        status.put("leaseNonce", lease.issue(now));
         try {
             ctx.response()
                     .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
@@ -86,6 +102,22 @@ public class InternalRoutes {
         } catch (Exception e) {
             ctx.fail(e);
         }
+    }
+
+    /** Takes the write lease a request carries, if any (see {@link WriteLease#grant}). */
+    private void grantLease(RoutingContext ctx) {
+        String millis = ctx.request().getHeader(Fencing.LEASE_MILLIS);
+        if (millis == null) {
+            return;
+        }
+        String history = ctx.request().getHeader(Fencing.LEASE_HISTORY);
+        lease.grant(
+                Fencing.numberOf(ctx.request().getHeader(Fencing.LEASE_NONCE)),
+                Fencing.epochOf(ctx.request().getHeader(Fencing.LEASE_EPOCH)),
+                history == null ? "" : history,
+                Fencing.numberOf(millis),
+                ownership.epoch(),
+                replication.history());
     }
 
     private void installMap(RoutingContext ctx) {
@@ -117,6 +149,7 @@ public class InternalRoutes {
                     "installed cluster map epoch %d (was %d): this node (%s) serves shard %s",
                     map.epoch(), before, self, ownership.shardId());
         }
+        grantLease(ctx);
         // Stale keys of slots this shard is about to serve went while the map was installed,
         // before the router hears 204; keys of slots that moved away go in the background.
         slots.mapInstalled();

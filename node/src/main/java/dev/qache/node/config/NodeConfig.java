@@ -43,6 +43,25 @@ public interface NodeConfig {
          */
         @WithDefault("16M")
         MemorySize backlogSize();
+
+        /**
+         * Most bytes of stream a primary holds for one replica beyond the backlog, while a full
+         * sync's snapshot is being sent; a replica that falls this far behind is disconnected.
+         */
+        @WithDefault("256M")
+        MemorySize syncBufferSize();
+
+        /** How often each side of a replication link proves it is alive when it has nothing to send. */
+        @WithDefault("1s")
+        Duration heartbeatInterval();
+
+        /**
+         * A replication link that brought nothing for this long is closed (and reconnected):
+         * checked four times per heartbeat interval, so a half-open link is noticed within this
+         * plus a quarter of that.
+         */
+        @WithDefault("4s")
+        Duration idleTimeout();
     }
 
     interface Sweeper {

@@ -53,8 +53,20 @@ public class SlotTransfer {
     private final ExecutorService dropper = Executors.newSingleThreadExecutor(
             Thread.ofPlatform().daemon().name("qache-slot-drop").factory());
 
-    SlotTransfer(Store store, SlotOwnership ownership, Vertx vertx, Credentials credentials, ClusterTls tls) {
+    private final dev.qache.node.cluster.WriteLease lease;
+    private final dev.qache.node.cluster.WritePause pause;
+
+    SlotTransfer(
+            Store store,
+            SlotOwnership ownership,
+            dev.qache.node.cluster.WriteLease lease,
+            dev.qache.node.cluster.WritePause pause,
+            Vertx vertx,
+            Credentials credentials,
+            ClusterTls tls) {
         this.store = store;
+        this.lease = lease;
+        this.pause = pause;
         this.ownership = ownership;
         this.credentials = credentials;
         this.client = vertx.createHttpClient(tls.apply(new HttpClientOptions()
@@ -162,6 +174,16 @@ public class SlotTransfer {
                                 "Bad Gateway",
                                 "fetching slot " + slot + " from " + from + ": "
                                         + result.cause().getMessage());
+                        return;
+                    }
+                    if (pause.paused(System.nanoTime(), lease.valid(System.nanoTime(), ownership.epoch()))) {
+                        ctx.response().putHeader(dev.qache.protocol.Fencing.REFUSED, dev.qache.protocol.Fencing.PAUSED);
+                        Problem.send(
+                                ctx.response(),
+                                503,
+                                "handing-off",
+                                "Service Unavailable",
+                                "this primary is handing its shard to a replica; slot " + slot + " was not imported");
                         return;
                     }
                     long[] counts = apply(slot, result.result().getBytes());

@@ -12,12 +12,26 @@ import org.jboss.logging.Logger;
 /**
  * The primary's end of one replica's stream, on the event loop of the replica's connection.
  *
- * <p>Frames, primary to replica: the handshake as text ({@code {"mode":..,"id":..,"offset":..}}),
- * then binary: {@code 'S' records} (a snapshot chunk), {@code 'E' offset} (the snapshot ended; the
- * stream continues from that offset), {@code 'L' offset bytes} (the stream's bytes from that
- * offset). Replica to primary: {@code 'A' offset} (applied up to there). The stream is sent as
- * soon as records are appended: the log wakes this session, which then sends what has
- * accumulated, so under load frames carry many records.
+ * <p>Frames, primary to replica: the handshake as text ({@code {"version":..,"mode":..,"id":..,
+ * "offset":..}}), then binary: {@code 'S' records} (a snapshot chunk), {@code 'E' offset} (the
+ * snapshot ended), {@code 'L' offset bytes} (the stream's bytes from that offset), {@code 'H'
+ * offset} (a heartbeat, sent when nothing else was for a heartbeat interval). Replica to primary:
+ * {@code 'A' offset} (applied up to there), at least every heartbeat interval. Either side closes a
+ * connection that brought nothing for the idle timeout.
+ */
+/*
+ * A full sync, step by step:
+ *  1. The handshake names the offset the stream continues from (the log's end now).
+ *  2. From then on, every turn copies what the log gained into this session's own buffer first,
+ *     so the log's ring may wrap during a long snapshot without losing what this replica needs;
+ *     the buffer is bounded (qache.replication.sync-buffer-size, as Redis bounds a replica's
+ *     output buffer) and a replica that lets it fill is disconnected and starts over.
+ *  3. The buffered stream is sent ahead of snapshot chunks, so it never waits behind the scan;
+ *     the snapshot goes out with what the socket has left. The replica applies both in the order
+ *     they arrive: each chunk shows its entries as of when it was scanned, and every change made
+ *     after that follows it on the wire, so the replica converges on the primary's state.
+ *  4. 'E' ends the snapshot: only then does the replica name its log by the primary's history and
+ *     report itself in sync, with the offset it has actually applied.
  */
 final class PrimarySession {
 
@@ -26,6 +40,7 @@ final class PrimarySession {
     static final byte SNAPSHOT = 'S';
     static final byte SNAPSHOT_END = 'E';
     static final byte STREAM = (byte) 'L';
+    static final byte HEARTBEAT = 'H';
     static final byte ACK = 'A';
 
     /** Close codes a replica acts on. */
@@ -46,15 +61,30 @@ final class PrimarySession {
     private final Consumer<PrimarySession> onClose;
     private final AtomicBoolean scheduled = new AtomicBoolean();
     private final Runnable wake = this::wake;
+    private final long bufferLimitBytes;
+    private final long heartbeatNanos;
+    private final long idleTimeoutNanos;
 
     /** (end offset, nanoTime its oldest record was waiting from) of frames not yet acknowledged. */
     private final ArrayDeque<long[]> unacknowledged = new ArrayDeque<>();
 
+    /** Stream frames copied out of the log and not yet written to the socket, oldest first. */
+    private final ArrayDeque<Buffer> buffered = new ArrayDeque<>();
+
+    /** Bytes held in {@link #buffered}; at most {@link #bufferLimitBytes}. */
+    private volatile long bufferedBytes;
+
     private volatile long waitingSinceNanos;
-    private long sent;
+
+    /** Offset up to which the stream has been copied out of the log (into buffered, or sent). */
+    private long copied;
+
     private volatile long acknowledged;
     private long scanCursor = Store.SCAN_DONE;
     private boolean closed;
+    private long lastSentNanos;
+    private long lastHeardNanos;
+    private long timer = -1;
 
     PrimarySession(
             ServerWebSocket socket,
@@ -63,7 +93,10 @@ final class PrimarySession {
             Store store,
             String replica,
             ReplicationMetrics metrics,
-            Consumer<PrimarySession> onClose) {
+            Consumer<PrimarySession> onClose,
+            long bufferLimitBytes,
+            java.time.Duration heartbeat,
+            java.time.Duration idleTimeout) {
         this.socket = socket;
         this.context = context;
         this.log = log;
@@ -71,6 +104,9 @@ final class PrimarySession {
         this.replica = replica;
         this.metrics = metrics;
         this.onClose = onClose;
+        this.bufferLimitBytes = bufferLimitBytes;
+        this.heartbeatNanos = heartbeat.toNanos();
+        this.idleTimeoutNanos = idleTimeout.toNanos();
     }
 
     String replica() {
@@ -90,6 +126,11 @@ final class PrimarySession {
         return scanCursor != Store.SCAN_DONE;
     }
 
+    /** Bytes of stream waiting in this session's own buffer (during a full sync, mostly). */
+    long bufferedBytes() {
+        return bufferedBytes;
+    }
+
     /** Starts streaming: a partial sync from {@code from}, or a full sync when {@code full}. */
     void start(boolean full, long from, long epoch) {
         socket.binaryMessageHandler(this::onAck);
@@ -102,20 +143,45 @@ final class PrimarySession {
         // Taken after registering, so no record appended from here on is missed.
         String id = log.replicationId();
         long offset = full ? log.offset() : from;
-        sent = offset;
+        copied = offset;
         acknowledged = full ? 0 : from;
         if (full) {
             scanCursor = Store.SCAN_START;
             metrics.fullSyncServed();
-            LOG.infof("replica %s: full sync started (snapshot, then the stream from offset %d)", replica, offset);
+            LOG.infof(
+                    "replica %s: full sync started (snapshot, with the stream from offset %d alongside)",
+                    replica, offset);
         } else {
             metrics.partialSyncServed();
             LOG.infof("replica %s: continuing the stream from offset %d (partial sync)", replica, offset);
         }
-        socket.writeTextMessage("{\"mode\":\"" + (full ? "full" : "partial") + "\",\"id\":\"" + id
-                + "\",\"previousId\":\"" + log.previousId() + "\",\"offset\":" + offset + ",\"epoch\":" + epoch + "}");
+        socket.writeTextMessage("{\"version\":" + Handshake.PROTOCOL_VERSION + ",\"mode\":\""
+                + (full ? "full" : "partial") + "\",\"id\":\"" + id + "\",\"previousId\":\"" + log.previousId()
+                + "\",\"offset\":" + offset + ",\"epoch\":" + epoch + "}");
+        lastSentNanos = System.nanoTime();
+        lastHeardNanos = lastSentNanos;
+        timer = context.owner().setPeriodic(Math.max(1, heartbeatNanos / 4_000_000), ignored -> heartbeat());
         waitingSinceNanos = System.nanoTime();
         pump();
+    }
+
+    private void heartbeat() {
+        if (closed) {
+            return;
+        }
+        long now = System.nanoTime();
+        if (now - lastHeardNanos > idleTimeoutNanos) {
+            LOG.warnf(
+                    "replica %s: nothing heard for %d ms; closing its stream",
+                    replica, (now - lastHeardNanos) / 1_000_000);
+            socket.close();
+            stop();
+            return;
+        }
+        if (now - lastSentNanos >= heartbeatNanos && !socket.writeQueueFull()) {
+            socket.writeBinaryMessage(Buffer.buffer(9).appendByte(HEARTBEAT).appendLong(log.offset()));
+            lastSentNanos = now;
+        }
     }
 
     /** Called by the log, from any thread, under store locks: schedule one pump. */
@@ -131,39 +197,75 @@ final class PrimarySession {
         if (closed) {
             return;
         }
+        if (!copyFromLog()) {
+            return;
+        }
         for (int frames = 0; frames < FRAMES_PER_TURN; frames++) {
             if (socket.writeQueueFull()) {
                 socket.drainHandler(ignored -> pump());
                 return;
             }
-            if (scanCursor != Store.SCAN_DONE) {
-                sendSnapshotChunk();
+            Buffer next = buffered.pollFirst();
+            if (next != null) {
+                bufferedBytes -= next.length() - 9;
+                socket.writeBinaryMessage(next);
+                lastSentNanos = System.nanoTime();
+                unacknowledged.add(new long[] {next.getLong(1) + next.length() - 9, waitingSinceNanos});
                 continue;
             }
-            byte[] chunk;
-            try {
-                chunk = log.read(sent, MAX_FRAME_BYTES);
-            } catch (ReplicationLog.BacklogOverrunException e) {
-                LOG.warnf("replica %s fell behind the backlog (%s): it will do a full sync", replica, e.getMessage());
-                socket.close(CLOSE_OVERRUN, "fell behind the backlog");
-                stop();
-                return;
+            if (scanCursor != Store.SCAN_DONE) {
+                sendSnapshotChunk();
+                // The scan took a while: take what the log gained meanwhile before the next chunk.
+                if (!copyFromLog()) {
+                    return;
+                }
+                continue;
             }
-            if (chunk.length == 0) {
-                return;
-            }
-            socket.writeBinaryMessage(Buffer.buffer(1 + 8 + chunk.length)
-                    .appendByte(STREAM)
-                    .appendLong(sent)
-                    .appendBytes(chunk));
-            sent += chunk.length;
-            unacknowledged.add(new long[] {sent, waitingSinceNanos});
             waitingSinceNanos = System.nanoTime();
+            return;
         }
         // More may be waiting: yield to the event loop's other work, then go on.
         if (scheduled.compareAndSet(false, true)) {
             context.runOnContext(ignored -> pump());
         }
+    }
+
+    /**
+     * Moves what the log gained since the last copy into this session's buffer; false (and the
+     * stream closed) when the log overwrote it first or the buffer is full.
+     */
+    private boolean copyFromLog() {
+        try {
+            while (true) {
+                byte[] chunk = log.read(copied, MAX_FRAME_BYTES);
+                if (chunk.length == 0) {
+                    return true;
+                }
+                buffered.add(Buffer.buffer(1 + 8 + chunk.length)
+                        .appendByte(STREAM)
+                        .appendLong(copied)
+                        .appendBytes(chunk));
+                copied += chunk.length;
+                bufferedBytes += chunk.length;
+                if (bufferedBytes > bufferLimitBytes) {
+                    LOG.warnf(
+                            "replica %s: %d bytes of stream wait for it, more than the sync buffer's %d;"
+                                    + " disconnecting it (it will sync again)",
+                            replica, bufferedBytes, bufferLimitBytes);
+                    overrun("its sync buffer is full");
+                    return false;
+                }
+            }
+        } catch (ReplicationLog.BacklogOverrunException e) {
+            LOG.warnf("replica %s fell behind the backlog (%s): it will do a full sync", replica, e.getMessage());
+            overrun("fell behind the backlog");
+            return false;
+        }
+    }
+
+    private void overrun(String reason) {
+        socket.close(CLOSE_OVERRUN, reason);
+        stop();
     }
 
     private void sendSnapshotChunk() {
@@ -173,13 +275,15 @@ final class PrimarySession {
                     store.scan(scanCursor, SCAN_BATCH, (entry, expireAt) -> Records.encodeSet(entry, expireAt, frame));
         }
         socket.writeBinaryMessage(frame);
+        lastSentNanos = System.nanoTime();
         if (scanCursor == Store.SCAN_DONE) {
-            socket.writeBinaryMessage(Buffer.buffer(9).appendByte(SNAPSHOT_END).appendLong(sent));
-            LOG.infof("replica %s: snapshot sent; streaming from offset %d", replica, sent);
+            socket.writeBinaryMessage(Buffer.buffer(9).appendByte(SNAPSHOT_END).appendLong(copied));
+            LOG.infof("replica %s: snapshot sent; the stream goes on from offset %d", replica, copied);
         }
     }
 
     private void onAck(Buffer message) {
+        lastHeardNanos = System.nanoTime();
         if (message.length() != 9 || message.getByte(0) != ACK) {
             LOG.warnf("replica %s sent a malformed acknowledgement; closing", replica);
             socket.close();
@@ -206,6 +310,11 @@ final class PrimarySession {
     private void stop() {
         if (!closed) {
             closed = true;
+            if (timer >= 0) {
+                context.owner().cancelTimer(timer);
+            }
+            buffered.clear();
+            bufferedBytes = 0;
             log.removeOnAppend(wake);
             onClose.accept(this);
         }

@@ -43,7 +43,25 @@ final class ReplicaLink {
     private final ReplicationLog log;
     private final Store store;
     private final Records records;
+
+    /** Snapshot chunks hold whole records; the stream's frames may end inside one (see records). */
+    private final Records snapshotRecords;
+
     private final ReplicationMetrics metrics;
+    private final java.util.concurrent.atomic.AtomicBoolean synced;
+    private final long heartbeatMillis;
+    private final long idleTimeoutNanos;
+
+    /** The history a full sync in progress brings; named in the log when its snapshot ends. */
+    private String syncing = ReplicationLog.NO_HISTORY;
+
+    /** When the current connection last brought a frame (System.nanoTime). */
+    private long lastHeardNanos;
+
+    private long heartbeatTimer = -1;
+
+    /** When this link last acknowledged (System.nanoTime): a heartbeat goes only when it is a while. */
+    private long lastAckNanos;
 
     /** Held while a frame is applied, so {@link #stop} can wait for the one in progress. */
     private final Object applying = new Object();
@@ -62,7 +80,10 @@ final class ReplicaLink {
             LongSupplier epoch,
             ReplicationLog log,
             Store store,
-            ReplicationMetrics metrics) {
+            ReplicationMetrics metrics,
+            java.util.concurrent.atomic.AtomicBoolean synced,
+            java.time.Duration heartbeat,
+            java.time.Duration idleTimeout) {
         this.vertx = vertx;
         this.context = vertx.getOrCreateContext();
         this.client = client;
@@ -73,7 +94,11 @@ final class ReplicaLink {
         this.log = log;
         this.store = store;
         this.records = new Records(store);
+        this.snapshotRecords = new Records(store);
         this.metrics = metrics;
+        this.synced = synced;
+        this.heartbeatMillis = Math.max(10, heartbeat.toMillis());
+        this.idleTimeoutNanos = idleTimeout.toNanos();
     }
 
     String primary() {
@@ -85,7 +110,39 @@ final class ReplicaLink {
     }
 
     void start() {
-        context.runOnContext(ignored -> connect());
+        context.runOnContext(ignored -> {
+            heartbeatTimer = vertx.setPeriodic(Math.max(1, heartbeatMillis / 4), id -> heartbeat());
+            connect();
+        });
+    }
+
+    /*
+     * Heartbeats: every heartbeat interval the replica acknowledges its offset whether or not
+     * frames came, and the primary sends a heartbeat frame when it sent nothing else; each side
+     * closes a connection that brought nothing for the idle timeout. A half-open connection (the
+     * primary paused, or a partition that drops packets) is then noticed within the idle timeout,
+     * the link reconnects, and the router sees it is not streaming.
+     */
+    private void heartbeat() {
+        WebSocket ws = socket;
+        if (ws == null || stopped) {
+            return;
+        }
+        if (System.nanoTime() - lastHeardNanos > idleTimeoutNanos) {
+            LOG.warnf(
+                    "replication from %s: nothing heard for %d ms; closing the connection and reconnecting",
+                    primary, idleTimeoutNanos / 1_000_000);
+            socket = null;
+            ws.close();
+            retry("the connection went silent");
+            return;
+        }
+        long now = System.nanoTime();
+        if (now - lastAckNanos >= heartbeatMillis * 1_000_000L) {
+            lastAckNanos = now;
+            ws.writeBinaryMessage(
+                    Buffer.buffer(9).appendByte(PrimarySession.ACK).appendLong(log.offset()));
+        }
     }
 
     /**
@@ -99,6 +156,9 @@ final class ReplicaLink {
             state = State.STOPPED;
         }
         context.runOnContext(ignored -> {
+            if (heartbeatTimer >= 0) {
+                vertx.cancelTimer(heartbeatTimer);
+            }
             if (socket != null) {
                 socket.close();
             }
@@ -111,6 +171,7 @@ final class ReplicaLink {
         }
         state = State.CONNECTING;
         records.reset();
+        snapshotRecords.reset();
         int colon = primary.lastIndexOf(':');
         WebSocketConnectOptions options = new WebSocketConnectOptions()
                 .setHost(primary.substring(0, colon))
@@ -119,6 +180,7 @@ final class ReplicaLink {
                 .setConnectTimeout(1000)
                 .putHeader("Authorization", authorization.get())
                 .putHeader(Handshake.EPOCH, Long.toString(epoch.getAsLong()))
+                .putHeader(Handshake.VERSION, Integer.toString(Handshake.PROTOCOL_VERSION))
                 .putHeader(Handshake.REPLICATION_ID, log.replicationId())
                 .putHeader(Handshake.OFFSET, Long.toString(log.offset()))
                 .putHeader(Handshake.REPLICA, self);
@@ -133,10 +195,24 @@ final class ReplicaLink {
                 return;
             }
             socket = ws;
-            ws.textMessageHandler(this::onHandshake);
-            ws.binaryMessageHandler(this::onFrame);
+            lastHeardNanos = System.nanoTime();
+            ws.textMessageHandler(text -> {
+                if (socket == ws) {
+                    lastHeardNanos = System.nanoTime();
+                    onHandshake(text);
+                }
+            });
+            ws.binaryMessageHandler(frame -> {
+                if (socket == ws) {
+                    lastHeardNanos = System.nanoTime();
+                    onFrame(frame);
+                }
+            });
             ws.exceptionHandler(e -> LOG.debugf("replication from %s: %s", primary, e.toString()));
             ws.closeHandler(ignored -> {
+                if (socket != ws) {
+                    return; // already given up on (went silent)
+                }
                 socket = null;
                 Short code = ws.closeStatusCode();
                 retry(
@@ -174,6 +250,14 @@ final class ReplicaLink {
             socket.close();
             return;
         }
+        int version = handshake.path("version").asInt(0);
+        if (version != Handshake.PROTOCOL_VERSION) {
+            LOG.warnf(
+                    "replica of %s: the primary speaks replication protocol version %d, this node %d; retrying",
+                    primary, version, Handshake.PROTOCOL_VERSION);
+            socket.close();
+            return;
+        }
         long primaryEpoch = handshake.path("epoch").asLong(-1);
         if (primaryEpoch < epoch.getAsLong()) {
             // Fencing: a primary that has not seen this node's map may have been deposed.
@@ -188,14 +272,21 @@ final class ReplicaLink {
         long offset = handshake.path("offset").asLong();
         backoffMillis = MIN_BACKOFF_MILLIS;
         if ("full".equals(mode)) {
+            // Until the snapshot ends this node holds no complete history: it says so (no
+            // history, not synced, offset 0 in its status), so it is never promoted as if it
+            // held the primary's data. The stream that arrives meanwhile is applied and kept,
+            // numbered from the primary's offset.
             state = State.SYNCING;
+            synced.set(false);
             store.clear();
-            log.reset(id, offset);
+            log.reset(ReplicationLog.NO_HISTORY, offset);
+            syncing = id;
             metrics.fullSyncReceived();
             LOG.infof("replica of %s: full sync from offset %d (this node's data is replaced)", primary, offset);
         } else {
             log.adopt(id, handshake.path("previousId").asText());
             state = State.STREAMING;
+            synced.set(true);
             metrics.partialSyncReceived();
             LOG.infof("replica of %s: continuing from offset %d (partial sync)", primary, log.offset());
         }
@@ -212,12 +303,17 @@ final class ReplicaLink {
     private void apply(Buffer frame) {
         byte type = frame.getByte(0);
         switch (type) {
-            case PrimarySession.SNAPSHOT -> records.apply(frame.getBytes(1, frame.length()), null);
+            case PrimarySession.SNAPSHOT -> snapshotRecords.apply(frame.getBytes(1, frame.length()), null);
             case PrimarySession.SNAPSHOT_END -> {
-                long from = frame.getLong(1);
-                log.reset(log.replicationId(), from);
+                log.name(syncing);
                 state = State.STREAMING;
-                LOG.infof("replica of %s: snapshot applied; streaming from offset %d", primary, from);
+                synced.set(true);
+                LOG.infof(
+                        "replica of %s: snapshot applied; in sync at offset %d of history %s",
+                        primary, log.offset(), syncing);
+            }
+            case PrimarySession.HEARTBEAT -> {
+                // Only proof of life: the offset it carries is the primary's, not this node's.
             }
             case PrimarySession.STREAM -> {
                 long from = frame.getLong(1);
@@ -228,6 +324,7 @@ final class ReplicaLink {
                     return;
                 }
                 records.apply(frame.getBytes(9, frame.length()), log);
+                lastAckNanos = System.nanoTime();
                 socket.writeBinaryMessage(
                         Buffer.buffer(9).appendByte(PrimarySession.ACK).appendLong(log.offset()));
             }

@@ -4,6 +4,8 @@ import dev.qache.edge.ClusterTls;
 import dev.qache.node.api.Problem;
 import dev.qache.node.cluster.SlotOwnership;
 import dev.qache.node.cluster.SlotOwnership.Role;
+import dev.qache.node.cluster.WriteLease;
+import dev.qache.node.cluster.WritePause;
 import dev.qache.node.config.NodeConfig;
 import dev.qache.node.security.Credentials;
 import dev.qache.node.store.ChangeListener;
@@ -50,6 +52,17 @@ public class Replication {
     private final ReplicationMetrics metrics;
     private final Credentials credentials;
     private final ClusterTls tls;
+    private final WriteLease lease;
+    private final WritePause pause;
+    private final NodeConfig.Replication settings;
+
+    /**
+     * Whether this node's store holds a complete copy of the history its log names: false from
+     * the start of a full sync until its snapshot ends, and from a demotion until the node has
+     * synced with its new primary (what it had may differ from the new primary's history).
+     */
+    private final java.util.concurrent.atomic.AtomicBoolean synced = new java.util.concurrent.atomic.AtomicBoolean();
+
     private final Set<PrimarySession> sessions = ConcurrentHashMap.newKeySet();
     private final Counter promotions;
     private final Counter demotions;
@@ -68,8 +81,13 @@ public class Replication {
             NodeConfig config,
             Credentials credentials,
             ClusterTls tls,
+            WriteLease lease,
+            WritePause pause,
             MeterRegistry registry) {
+        this.pause = pause;
         this.tls = tls;
+        this.lease = lease;
+        this.settings = config.replication();
         this.store = store;
         this.ownership = ownership;
         this.vertx = vertx;
@@ -131,6 +149,8 @@ public class Replication {
                 primary = shard.primary();
             }
         }
+        // A replica hides expired keys but leaves their removal to its primary's deletes.
+        store.expireLocally(next != Role.REPLICA);
         ReplicaLink current = link;
         boolean followChanges =
                 next == Role.REPLICA && (current == null || !current.primary().equals(primary));
@@ -149,6 +169,11 @@ public class Replication {
             }
             store.listen(log);
         }
+        long epochBefore = ownership.epoch();
+        if (map.epoch() != epochBefore) {
+            // A hand-off's pause lasts until the map that settles it.
+            pause.end();
+        }
         int[] stale = new int[2];
         SlotOwnership.Outcome outcome = ownership.accept(map, self, slot -> {
             int keys = store.dropSlot(slot);
@@ -161,10 +186,14 @@ public class Replication {
                     "dropped %d stale keys of %d slots before serving them at epoch %d",
                     stale[0], stale[1], map.epoch());
         }
+        if (next == Role.PRIMARY && role == Role.PRIMARY) {
+            lease.carryOver(epochBefore, map.epoch());
+        }
         if (next != Role.PRIMARY && role == Role.PRIMARY) {
             store.listen(ChangeListener.NONE);
             closeSessions("this node is no longer the primary");
             if (next == Role.REPLICA) {
+                synced.set(false);
                 demotions.increment();
                 LOG.infof(
                         "DEMOTED: this node (%s) is now a replica of %s at epoch %d; it resyncs from it",
@@ -189,13 +218,21 @@ public class Replication {
                     ownership::epoch,
                     log,
                     store,
-                    metrics);
+                    metrics,
+                    synced,
+                    settings.heartbeatInterval(),
+                    settings.idleTimeout());
             link = follow;
             LOG.infof("this node (%s) replicates %s", self, primary);
             follow.start();
         }
         role = next;
         return outcome;
+    }
+
+    /** The replication history this node's log holds ({@link ReplicationLog#NO_HISTORY} mid-sync). */
+    public String history() {
+        return log.replicationId();
     }
 
     private void closeSessions(String why) {
@@ -232,6 +269,17 @@ public class Replication {
                     "a replication handshake needs " + Handshake.REPLICA + " and " + Handshake.REPLICATION_ID);
             return;
         }
+        String version = request.getHeader(Handshake.VERSION);
+        if (!Integer.toString(Handshake.PROTOCOL_VERSION).equals(version)) {
+            Problem.send(
+                    ctx.response(),
+                    409,
+                    "unsupported-version",
+                    "Conflict",
+                    "this node speaks replication protocol version " + Handshake.PROTOCOL_VERSION
+                            + "; the replica sent " + (version == null ? "none" : version));
+            return;
+        }
         if (ownership.role() != Role.PRIMARY) {
             Problem.send(
                     ctx.response(),
@@ -242,6 +290,17 @@ public class Replication {
             return;
         }
         long own = ownership.epoch();
+        if (!lease.grantedAt(own)) {
+            // Named primary by the map but not confirmed by the router yet: it may have restarted
+            // without its data, and a replica that synced from it now would wipe its own copy.
+            Problem.send(
+                    ctx.response(),
+                    409,
+                    "unconfirmed-primary",
+                    "Conflict",
+                    "this node has not been confirmed as primary at epoch " + own + " yet");
+            return;
+        }
         if (epoch > own) {
             Problem.send(
                     ctx.response(),
@@ -261,18 +320,126 @@ public class Replication {
                 return;
             }
             PrimarySession session = new PrimarySession(
-                    upgrade.result(), vertx.getOrCreateContext(), log, store, replica, metrics, sessions::remove);
+                    upgrade.result(),
+                    vertx.getOrCreateContext(),
+                    log,
+                    store,
+                    replica,
+                    metrics,
+                    sessions::remove,
+                    settings.syncBufferSize().asLongValue(),
+                    settings.heartbeatInterval(),
+                    settings.idleTimeout());
             sessions.add(session);
             session.start(full, offset, own);
         });
+    }
+
+    /*
+     * Graceful promotion, on the primary (POST /_internal/handoff?to=<replica>&timeout-ms=<ms>):
+     *  1. Pause every write path (client writes and deletes, slot imports): each is refused with
+     *     Qache-Refused: paused, nothing applied, and the router sends it again later.
+     *  2. Let every event loop finish the handler it is running: once each has run a task queued
+     *     after the pause, no write that passed the check before it is still being applied.
+     *  3. The log's end is now the shard's final offset. Wait until the replica has acknowledged
+     *     it (bounded by the timeout).
+     *  4. Answer {"offset": .., "replicationId": ..}; the router then flips the map. The pause
+     *     stays until a new map arrives; DELETE /_internal/handoff (the router gave up) or a
+     *     timeout with nothing else said ends it (see WritePause).
+     */
+
+    /** {@code POST /_internal/handoff}: steps 1 to 4 above. */
+    public void handoff(RoutingContext ctx) {
+        String to = ctx.request().getParam("to");
+        long timeoutMillis;
+        try {
+            timeoutMillis = Long.parseLong(ctx.request().getParam("timeout-ms", "5000"));
+        } catch (NumberFormatException e) {
+            timeoutMillis = -1;
+        }
+        if (to == null || timeoutMillis <= 0) {
+            Problem.send(
+                    ctx.response(),
+                    400,
+                    "bad-request",
+                    "Bad Request",
+                    "hand-off needs ?to=host:port and timeout-ms > 0");
+            return;
+        }
+        if (ownership.role() != Role.PRIMARY) {
+            Problem.send(ctx.response(), 409, "not-primary", "Conflict", "this node is not a primary");
+            return;
+        }
+        PrimarySession target = null;
+        for (PrimarySession session : sessions) {
+            if (session.replica().equals(to) && !session.syncing()) {
+                target = session;
+            }
+        }
+        if (target == null) {
+            Problem.send(
+                    ctx.response(), 409, "replica-not-streaming", "Conflict", to + " is not streaming from this node");
+            return;
+        }
+        long now = System.nanoTime();
+        long deadline = now + timeoutMillis * 1_000_000L;
+        // Long enough for the router to flip the map after the answer, bounded all the same.
+        pause.begin(deadline + 2 * timeoutMillis * 1_000_000L);
+        PrimarySession replica = target;
+        long epoch = ownership.epoch();
+        io.vertx.core.Context context = vertx.getOrCreateContext();
+        java.util.concurrent.atomic.AtomicInteger loops = new java.util.concurrent.atomic.AtomicInteger();
+        io.netty.channel.EventLoopGroup group = vertx.nettyEventLoopGroup();
+        group.forEach(executor -> loops.incrementAndGet());
+        Runnable drained = () -> context.runOnContext(ignored -> {
+            long offset = log.offset();
+            String history = log.replicationId();
+            vertx.setPeriodic(2, id -> {
+                if (ownership.epoch() != epoch) {
+                    vertx.cancelTimer(id);
+                    Problem.send(ctx.response(), 409, "map-changed", "Conflict", "a new map arrived meanwhile");
+                } else if (replica.acknowledged() >= offset) {
+                    vertx.cancelTimer(id);
+                    LOG.infof("hand-off: %s has every write up to offset %d; writes stay paused", to, offset);
+                    ctx.response()
+                            .putHeader("Content-Type", "application/json")
+                            .end("{\"offset\":" + offset + ",\"replicationId\":\"" + history + "\"}");
+                } else if (System.nanoTime() - deadline > 0) {
+                    vertx.cancelTimer(id);
+                    pause.end();
+                    Problem.send(
+                            ctx.response(),
+                            503,
+                            "catch-up-timeout",
+                            "Service Unavailable",
+                            to + " did not acknowledge offset " + offset + " in time; writes resumed");
+                }
+            });
+        });
+        group.forEach(executor -> executor.execute(() -> {
+            if (loops.decrementAndGet() == 0) {
+                drained.run();
+            }
+        }));
+    }
+
+    /** {@code DELETE /_internal/handoff}: the router gave up; writes resume. */
+    public void cancelHandoff(RoutingContext ctx) {
+        pause.end();
+        ctx.response().setStatusCode(204).end();
     }
 
     /** This node's replication state, for {@code GET /_internal/status}. */
     public Map<String, Object> status() {
         Map<String, Object> status = new LinkedHashMap<>();
         status.put("role", ownership.role().name().toLowerCase(java.util.Locale.ROOT));
-        status.put("replicationId", log.replicationId());
-        status.put("offset", log.offset());
+        // A replica in a full sync holds no complete history: it reports none, and offset 0.
+        boolean complete = ownership.role() != Role.REPLICA || synced.get();
+        status.put("synced", complete);
+        status.put("replicationId", complete ? log.replicationId() : ReplicationLog.NO_HISTORY);
+        status.put("offset", complete ? log.offset() : 0);
+        status.put("previousId", log.previousId());
+        status.put("previousEnd", log.previousEnd());
         status.put("backlogStart", log.startOffset());
         ReplicaLink following = link;
         if (following != null) {
@@ -286,6 +453,7 @@ public class Replication {
             r.put("acknowledgedOffset", session.acknowledged());
             r.put("lagBytes", session.lagBytes());
             r.put("syncing", session.syncing());
+            r.put("bufferedBytes", session.bufferedBytes());
             replicas.add(r);
         }
         status.put("replicas", replicas);

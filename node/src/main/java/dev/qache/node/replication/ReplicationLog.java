@@ -31,6 +31,9 @@ public final class ReplicationLog implements ChangeListener {
     static final byte DEL = 2;
     static final int SET_HEADER = 1 + 8 + 4;
 
+    /** The replication id of a log that holds no complete history (a replica in a full sync). */
+    public static final String NO_HISTORY = "";
+
     private final byte[] ring;
     private final List<Runnable> tails = new CopyOnWriteArrayList<>();
 
@@ -179,6 +182,19 @@ public final class ReplicationLog implements ChangeListener {
 
     public synchronized String previousId() {
         return previousId;
+    }
+
+    /** Where the previous history ended (-1 when there is none). */
+    public synchronized long previousEnd() {
+        return previousEnd;
+    }
+
+    /**
+     * At the end of a full sync's snapshot: the records appended since the sync began (the
+     * primary's stream, from the offset its handshake named) are history {@code id}.
+     */
+    public synchronized void name(String id) {
+        replicationId = id;
     }
 
     private void write(byte[] source, int offset, int length) {

@@ -76,6 +76,17 @@ public final class SegmentedLruStore implements Store {
         this.segmentShift = segmentCount == 1 ? 0 : Long.SIZE - Integer.numberOfTrailingZeros(segmentCount);
     }
 
+    /**
+     * False on a replica: an expired entry is hidden from reads but stays until the primary's
+     * delete arrives, so this node's clock never removes a key its primary still holds.
+     */
+    private volatile boolean expiresLocally = true;
+
+    @Override
+    public void expireLocally(boolean local) {
+        this.expiresLocally = local;
+    }
+
     @Override
     public @Nullable StoredValue get(byte[] key) {
         long hash = KeyHash.of(key);
@@ -86,7 +97,9 @@ public final class SegmentedLruStore implements Store {
         synchronized (segment) {
             Node node = segment.find(key, hash);
             if (node != null) {
-                if (isExpired(node, now)) {
+                if (isExpired(node, now) && !expiresLocally) {
+                    // Hidden, not removed: the primary's delete will remove it.
+                } else if (isExpired(node, now)) {
                     segment.remove(node, hash);
                     release(node);
                     listener.removed(node.data);
@@ -108,7 +121,7 @@ public final class SegmentedLruStore implements Store {
     public PutResult put(byte[] key, byte[] value, int valueOffset, int valueLength, long expireAtMillis) {
         checkKey(key);
         long now = clock.currentTimeMillis();
-        if (expireAtMillis != NO_EXPIRY && expireAtMillis <= now) {
+        if (expireAtMillis != NO_EXPIRY && expireAtMillis <= now && expiresLocally) {
             delete(key);
             return PutResult.STORED;
         }
@@ -186,6 +199,9 @@ public final class SegmentedLruStore implements Store {
 
     @Override
     public int removeExpired(int maxEntries) {
+        if (!expiresLocally) {
+            return 0;
+        }
         long now = clock.currentTimeMillis();
         int removed = 0;
         int start = sweepCursor;

@@ -103,6 +103,14 @@ public interface Store {
     /** Removes the key only if its entry is still {@code entry}; returns whether it did. */
     boolean deleteIfSame(byte[] key, byte[] entry);
 
+    /**
+     * Whether expired entries are removed by this store's own clock (lazily on read, and by
+     * {@link #removeExpired}): true by default. A replica turns it off: an expired entry then
+     * reads as a miss but stays, and a write whose expiry has passed is kept hidden, until the
+     * primary's delete removes it (eviction under memory pressure still may).
+     */
+    void expireLocally(boolean local);
+
     /** Removes every entry, without telling the change listener: for a replica about to resync. */
     void clear();
 

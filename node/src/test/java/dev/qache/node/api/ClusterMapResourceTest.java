@@ -30,6 +30,18 @@ class ClusterMapResourceTest {
 
     private static io.restassured.response.ValidatableResponse push(String body, String token) {
         return given().header("Authorization", "Bearer " + token)
+                // The router hands a map with a write lease to a primary it has just made one.
+                .header(
+                        "Qache-Lease-Nonce",
+                        given().header("Authorization", "Bearer test-cluster-token")
+                                .get("/_internal/status")
+                                .then()
+                                .extract()
+                                .jsonPath()
+                                .getString("leaseNonce"))
+                .header("Qache-Lease-Millis", "600000")
+                .header("Qache-Lease-Epoch", "7")
+                .header("Qache-Lease-History", "*")
                 .contentType("application/json")
                 .body(body)
                 .put("/_internal/cluster-map?self=a:1")

@@ -93,6 +93,11 @@ class EventLoopResourceTest {
         }
 
         @Override
+        public void expireLocally(boolean local) {
+            delegate.expireLocally(local);
+        }
+
+        @Override
         public int scanSlot(int slot, EntryVisitor visitor) {
             return delegate.scanSlot(slot, visitor);
         }

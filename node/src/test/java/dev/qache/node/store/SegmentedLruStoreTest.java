@@ -81,6 +81,42 @@ class SegmentedLruStoreTest {
         assertThat(store.stats().expirations()).isEqualTo(1);
     }
 
+    /** A replica's store: its clock hides expired keys, only the primary's delete removes them. */
+    @Test
+    void notExpiringLocally_expiredKeyIsHiddenButKept_untilDeleted() {
+        SegmentedLruStore store = store(1 << 20, 4);
+        store.expireLocally(false);
+        store.put(b("k"), b("1"), in(Duration.ofSeconds(1)));
+        clock.advance(Duration.ofSeconds(2));
+
+        assertThat(store.get(b("k"))).as("hidden once expired").isNull();
+        assertThat(store.removeExpired(100)).as("no sweep of its own").isZero();
+        assertThat(store.stats().keys()).as("still held").isEqualTo(1);
+        assertThat(store.stats().expirations()).isZero();
+
+        // A record whose expiry has passed by this clock (ahead of the primary's) is kept too.
+        store.put(b("late"), b("2"), clock.currentTimeMillis() - 10);
+        assertThat(store.stats().keys()).isEqualTo(2);
+        assertThat(store.get(b("late"))).isNull();
+
+        store.delete(b("k"));
+        store.delete(b("late"));
+        assertThat(store.stats().keys()).isZero();
+    }
+
+    /** Promoted: the same store now expires by its own clock, the hidden keys included. */
+    @Test
+    void expiringLocallyAgain_removesWhatWasHidden() {
+        SegmentedLruStore store = store(1 << 20, 4);
+        store.expireLocally(false);
+        store.put(b("k"), b("1"), in(Duration.ofSeconds(1)));
+        clock.advance(Duration.ofSeconds(2));
+        store.expireLocally(true);
+
+        assertThat(store.removeExpired(100)).isEqualTo(1);
+        assertThat(store.stats().keys()).isZero();
+    }
+
     @Test
     void delete_expiredKey_reportsAbsent() {
         SegmentedLruStore store = store(1 << 20, 4);

@@ -57,6 +57,7 @@ public class AdminResource {
     private final ClusterState cluster;
     private final NodeMonitor monitor;
     private final Failover failover;
+    private final dev.qache.router.failover.Availability availability;
     private final MigrationRunner migrations;
     private final MapPusher pusher;
     private final AdminConfig config;
@@ -71,6 +72,7 @@ public class AdminResource {
             ClusterState cluster,
             NodeMonitor monitor,
             Failover failover,
+            dev.qache.router.failover.Availability availability,
             MigrationRunner migrations,
             MapPusher pusher,
             AdminConfig config) {
@@ -80,6 +82,7 @@ public class AdminResource {
         this.migrations = migrations;
         this.monitor = monitor;
         this.failover = failover;
+        this.availability = availability;
     }
 
     /**
@@ -103,8 +106,16 @@ public class AdminResource {
             Long misses,
             Long epoch) {}
 
-    /** A shard: its slots, its nodes (the primary first), and its last promotion since the router started. */
-    public record ShardView(String id, int slots, List<NodeView> nodes, Failover.@Nullable Promotion lastFailover) {}
+    /**
+     * A shard: its slots, its nodes (the primary first), its last promotion since the router
+     * started, and, while it takes no writes because no replica may replace its down primary, why.
+     */
+    public record ShardView(
+            String id,
+            int slots,
+            List<NodeView> nodes,
+            Failover.@Nullable Promoted lastFailover,
+            @Nullable String writesUnavailable) {}
 
     /**
      * The map with health: {@code slots} are the owners, {@code moving} the slots being copied to
@@ -136,7 +147,11 @@ public class AdminResource {
             nodes.add(view(shard.primary(), "primary", null));
             shard.replicas().forEach(r -> nodes.add(view(r, "replica", primaryOffset)));
             shards.add(new ShardView(
-                    shard.id(), counts.getOrDefault(shard.id(), 0), nodes, failover.lastPromotion(shard.id())));
+                    shard.id(),
+                    counts.getOrDefault(shard.id(), 0),
+                    nodes,
+                    failover.lastPromotion(shard.id()),
+                    availability.blockedReason(shard.id())));
         }
         MapDocument document = ClusterMapJson.toDocument(map);
         return new ClusterView(

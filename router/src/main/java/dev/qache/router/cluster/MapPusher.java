@@ -1,6 +1,7 @@
 package dev.qache.router.cluster;
 
 import dev.qache.edge.ClusterTls;
+import dev.qache.protocol.Fencing;
 import dev.qache.router.config.ClusterConfig;
 import dev.qache.router.security.Credentials;
 import io.quarkus.runtime.StartupEvent;
@@ -39,7 +40,16 @@ public class MapPusher {
     /** Last outcome per node, so that a node that stays down is logged once, not every interval. */
     private final Map<String, String> lastOutcome = new ConcurrentHashMap<>();
 
-    MapPusher(Vertx vertx, ClusterState cluster, ClusterConfig config, Credentials credentials, ClusterTls tls) {
+    private final dev.qache.router.failover.NodeMonitor monitor;
+
+    MapPusher(
+            Vertx vertx,
+            ClusterState cluster,
+            ClusterConfig config,
+            Credentials credentials,
+            ClusterTls tls,
+            dev.qache.router.failover.NodeMonitor monitor) {
+        this.monitor = monitor;
         this.credentials = credentials;
         this.vertx = vertx;
         this.cluster = cluster;
@@ -58,19 +68,38 @@ public class MapPusher {
      * the map). Failover pushes to the promoted node this way before it reroutes writes to it.
      */
     public Future<Integer> pushTo(String address, ClusterMap map) {
-        return send(address, Buffer.buffer(ClusterMapJson.write(map)));
+        return send(address, Buffer.buffer(ClusterMapJson.write(map)), null);
+    }
+
+    /**
+     * Pushes {@code map} to a node this router has just made primary, with a write lease of
+     * {@code lease} (from when it issued {@code nonce}) at the map's epoch (any history: the node's own, since the router chose
+     * it by what it holds).
+     */
+    public Future<Integer> pushWithLease(String address, ClusterMap map, String nonce, java.time.Duration lease) {
+        return send(
+                address,
+                Buffer.buffer(ClusterMapJson.write(map)),
+                request -> request.putHeader(Fencing.LEASE_NONCE, nonce)
+                        .putHeader(Fencing.LEASE_MILLIS, Long.toString(lease.toMillis()))
+                        .putHeader(Fencing.LEASE_EPOCH, Long.toString(map.epoch()))
+                        .putHeader(Fencing.LEASE_HISTORY, "*"));
     }
 
     /**
      * Pushes {@code map} to every primary and waits (at most {@code timeout}) for their answers:
      * a migration's start and end go through here before the router routes by the new map, so a
-     * node never sees a write the map it holds would send elsewhere. Blocks: not on an event loop.
+     * node never sees a write the map it holds would send elsewhere. Each push carries the write
+     * lease a probe would grant the primary, so it takes writes under the new map at once. Blocks:
+     * not on an event loop.
      */
     public void pushToPrimariesAndWait(ClusterMap map, java.time.Duration timeout) {
         Buffer body = Buffer.buffer(ClusterMapJson.write(map));
         List<java.util.concurrent.CompletableFuture<Integer>> pushes = new ArrayList<>();
         for (Shard shard : map.shards().values()) {
-            pushes.add(send(shard.primary(), body).toCompletionStage().toCompletableFuture());
+            pushes.add(send(shard.primary(), body, request -> monitor.grantLease(shard.primary(), map.epoch(), request))
+                    .toCompletionStage()
+                    .toCompletableFuture());
         }
         try {
             java.util.concurrent.CompletableFuture.allOf(pushes.toArray(java.util.concurrent.CompletableFuture[]::new))
@@ -84,7 +113,10 @@ public class MapPusher {
         }
     }
 
-    private Future<Integer> send(String address, Buffer body) {
+    private Future<Integer> send(
+            String address,
+            Buffer body,
+            java.util.function.@org.jspecify.annotations.Nullable Consumer<RequestOptions> extra) {
         int colon = address.lastIndexOf(':');
         RequestOptions request = new RequestOptions()
                 .setMethod(HttpMethod.PUT)
@@ -94,6 +126,9 @@ public class MapPusher {
                 .setIdleTimeout(2_000)
                 .putHeader("Authorization", credentials.clusterAuthorization())
                 .putHeader("Content-Type", "application/json");
+        if (extra != null) {
+            extra.accept(request);
+        }
         return client.request(request).compose(r -> r.send(body)).map(response -> response.statusCode());
     }
 
@@ -105,7 +140,7 @@ public class MapPusher {
             members.addAll(shard.replicas());
         }
         for (String address : members) {
-            send(address, body).onComplete(result -> {
+            send(address, body, null).onComplete(result -> {
                 String outcome = result.failed()
                         ? "unreachable (" + result.cause().getMessage() + ")"
                         : switch (result.result()) {

@@ -110,5 +110,19 @@ public interface RouterConfig {
          */
         @WithDefault("5s")
         Duration catchUpTimeout();
+
+        /**
+         * The write lease each probe grants a primary: it takes writes only while one runs, and
+         * a replica replaces it only once the last one has surely run out.
+         */
+        @WithDefault("600ms")
+        Duration writeLease();
+
+        /**
+         * How far behind its primary's last known offset a replica may be and still be promoted
+         * automatically; a replica further behind would lose more than the replication window.
+         */
+        @WithDefault("8M")
+        MemorySize maxReplicaLag();
     }
 }

@@ -6,7 +6,6 @@ import dev.qache.router.cluster.MapPusher;
 import dev.qache.router.cluster.Shard;
 import dev.qache.router.config.RouterConfig;
 import dev.qache.router.failover.FailureDetector.Health;
-import dev.qache.router.proxy.ProxyRoutes;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.StartupEvent;
@@ -27,47 +26,62 @@ import org.jboss.logging.Logger;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Replaces a shard's primary: automatically when the {@link NodeMonitor} finds it DOWN (the
- * replica with the highest replication offset takes over), or on an operator's request.
+ * Replaces a shard's primary: automatically when {@link Promotion} says so (the primary is DOWN
+ * and an eligible replica exists, once the primary's write lease has run out; or the primary
+ * restarted without its data while a replica holds it), or on an operator's request.
  *
  * <p>A forced promotion while the primary is alive is graceful, as Redis' manual failover is: the
- * router holds the shard's new writes, waits for those in flight, reads the primary's offset, waits
- * until the replica has applied that much, and only then switches roles, so no acknowledged write
- * is lost. An automatic one cannot wait for a dead primary: what it had not yet streamed is lost,
- * the asynchronous replication window.
+ * primary pauses its writes and waits until the replica has applied its final offset, and only then
+ * does the router switch roles, so no acknowledged write is lost. An automatic one cannot wait for a dead primary: what it had not yet streamed is lost,
+ * the asynchronous replication window. With no eligible replica the shard stays without a primary
+ * (writes get 503, and {@link Availability} says why) rather than promote a copy missing data.
  *
  * <p>Either way the new map (epoch + 1, the old primary kept as a replica so that it rejoins as one
- * when it returns) is saved, handed to the promoted node first, then published to the proxy and
- * pushed to every node. Promotions run one at a time on their own thread, never on an event loop.
+ * when it returns) is saved, handed to the promoted node first with a write lease, then published to
+ * the proxy and pushed to every node. Promotions run one at a time on their own thread, never on an
+ * event loop; decisions are made every probe interval on an event loop (they are pure and quick).
  */
 @Singleton
 public class Failover {
 
     private static final Logger LOG = Logger.getLogger(Failover.class);
 
+    /** Added to the write lease before a replacement: scheduling slack, and clocks that drift. */
+    private static final long LEASE_MARGIN_NANOS = 50_000_000L;
+
     private final ClusterState cluster;
     private final NodeMonitor monitor;
     private final MapPusher pusher;
-    private final ProxyRoutes proxy;
+    private final Availability availability;
     private final RouterConfig.Failover config;
+    private final Promotion promotion;
     private final Counter automaticPromotions;
     private final Counter forcedPromotions;
-    private final java.util.Map<String, Promotion> lastPromotion = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.Map<String, Promoted> lastPromotion = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Shards with a review queued on the worker, so the periodic check queues at most one each. */
+    private final java.util.Set<String> queued = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     private final ExecutorService worker = Executors.newSingleThreadExecutor(
             Thread.ofPlatform().daemon().name("qache-failover").factory());
+    private Vertx vertx;
 
     Failover(
             ClusterState cluster,
             NodeMonitor monitor,
             MapPusher pusher,
-            ProxyRoutes proxy,
+            Availability availability,
             RouterConfig config,
             MeterRegistry registry) {
         this.cluster = cluster;
         this.monitor = monitor;
         this.pusher = pusher;
-        this.proxy = proxy;
+        this.availability = availability;
         this.config = config.failover();
+        this.promotion = new Promotion(
+                this.config.writeLease().toNanos(),
+                LEASE_MARGIN_NANOS,
+                this.config.maxReplicaLag().asLongValue());
         this.automaticPromotions = Counter.builder("qache.router.promotions")
                 .description("Replicas promoted to primary, by reason")
                 .tag("reason", "failure")
@@ -79,22 +93,107 @@ public class Failover {
     }
 
     void start(@Observes StartupEvent started, Vertx vertx) {
+        this.vertx = vertx;
+        monitor.grantLeasesBy(this::leaseHistory);
         monitor.onTransition(transition -> {
             if (transition.to() == Health.DOWN && config.automatic()) {
-                submit(() -> primaryDown(transition.node()));
-            }
-        });
-        // Again every second for every primary still DOWN: a failover deferred (startup grace)
-        // or refused (no replica answered) is retried.
-        vertx.setPeriodic(1000, id -> {
-            if (config.automatic()) {
                 for (Shard shard : cluster.current().shards().values()) {
-                    if (monitor.health(shard.primary()) == Health.DOWN) {
-                        submit(() -> primaryDown(shard.primary()));
+                    if (shard.primary().equals(transition.node())) {
+                        queueReview(shard.id());
                     }
                 }
             }
         });
+        vertx.setPeriodic(Math.max(10, config.probeInterval().toMillis()), id -> check());
+    }
+
+    /** The history the next probe of {@code node} grants its lease for; null: no lease. */
+    private @Nullable String leaseHistory(String node) {
+        for (Shard shard : cluster.current().shards().values()) {
+            if (shard.primary().equals(node)) {
+                return promotion.leaseFor(view(shard), statuses(shard));
+            }
+        }
+        return null;
+    }
+
+    /** Every probe interval, on an event loop: what each shard needs, acted on by the worker. */
+    private void check() {
+        long now = System.nanoTime();
+        for (Shard shard : cluster.current().shards().values()) {
+            var decision = decide(shard, now);
+            switch (decision) {
+                case Promotion.Blocked blocked -> {
+                    if (availability.block(shard.id(), blocked.reason())) {
+                        LOG.errorf("shard %s takes no writes: %s", shard.id(), blocked.reason());
+                    }
+                }
+                case Promotion.Keep keep -> {
+                    if (availability.clear(shard.id())) {
+                        LOG.infof("shard %s takes writes again", shard.id());
+                    }
+                }
+                case Promotion.Wait wait -> {
+                    availability.clear(shard.id());
+                    long millis = Math.max(1, (wait.untilNanos() - now) / 1_000_000L + 1);
+                    vertx.setTimer(millis, ignored -> queueReview(shard.id()));
+                }
+                case Promotion.Promote promote -> queueReview(shard.id());
+            }
+        }
+    }
+
+    private Promotion.Decision decide(Shard shard, long nowNanos) {
+        return promotion.decide(
+                view(shard), statuses(shard), healths(shard), monitor.leaseSentNanos(shard.primary()), nowNanos);
+    }
+
+    private static Promotion.Shard view(Shard shard) {
+        return new Promotion.Shard(shard.id(), shard.primary(), shard.replicas());
+    }
+
+    private java.util.Map<String, Promotion.Status> statuses(Shard shard) {
+        java.util.Map<String, Promotion.Status> statuses = new java.util.HashMap<>();
+        List<String> nodes = new ArrayList<>(shard.replicas());
+        nodes.add(shard.primary());
+        for (String node : nodes) {
+            JsonObject status = monitor.status(node);
+            if (status != null) {
+                statuses.put(node, toStatus(status));
+            }
+        }
+        return statuses;
+    }
+
+    /** A node's status JSON as {@link Promotion} reads it; members it lacks read as "nothing known". */
+    static Promotion.Status toStatus(JsonObject status) {
+        return new Promotion.Status(
+                status.getString("role", "none"),
+                status.getLong("epoch", -1L),
+                status.getBoolean("synced", false),
+                status.getString("primary"),
+                status.getString("replicationId", ""),
+                status.getString("previousId", ""),
+                status.getLong("previousEnd", -1L),
+                status.getLong("offset", 0L));
+    }
+
+    private java.util.Map<String, Health> healths(Shard shard) {
+        java.util.Map<String, Health> health = new java.util.HashMap<>();
+        health.put(shard.primary(), monitor.health(shard.primary()));
+        for (String replica : shard.replicas()) {
+            health.put(replica, monitor.health(replica));
+        }
+        return health;
+    }
+
+    private void queueReview(String shardId) {
+        if (config.automatic() && queued.add(shardId)) {
+            submit(() -> {
+                queued.remove(shardId);
+                review(shardId);
+            });
+        }
     }
 
     private void submit(Runnable task) {
@@ -124,41 +223,45 @@ public class Failover {
         }
     }
 
-    /** Primaries whose loss was reported as leaving their shard unavailable; failover thread only. */
-    private final java.util.Set<String> unavailable = new java.util.HashSet<>();
-
-    private void primaryDown(String node) {
-        unavailable.retainAll(cluster.current().shards().values().stream()
-                .map(Shard::primary)
-                .filter(p -> monitor.health(p) == Health.DOWN)
-                .toList());
-        if (!monitor.answeredSinceStart(node) && monitor.uptime().compareTo(config.startupGrace()) < 0) {
+    /** On the worker: carries out what {@link Promotion} decides for the shard now. */
+    private void review(String shardId) {
+        Shard shard = cluster.current().shards().get(shardId);
+        if (shard == null || !config.automatic()) {
+            return;
+        }
+        String primary = shard.primary();
+        if (!monitor.answeredSinceStart(primary) && monitor.uptime().compareTo(config.startupGrace()) < 0) {
             // Just started: every node, and this router, may be slow (cold JVMs, a busy host).
             // A node not heard from yet gets the grace period before it is failed over.
             return;
         }
-        for (Shard shard : cluster.current().shards().values()) {
-            if (shard.primary().equals(node) && monitor.health(node) == Health.DOWN) {
-                try {
-                    promote(shard.id(), null, false);
-                } catch (PromotionException e) {
-                    // Retried every second: said once per outage, not every second.
-                    if (unavailable.add(node)) {
-                        LOG.errorf(
-                                "shard %s has lost its primary %s and stays unavailable: %s",
-                                shard.id(), node, e.getMessage());
-                    }
-                } catch (RuntimeException e) {
-                    LOG.errorf(e, "failover of shard %s failed", shard.id());
+        if (!(decide(shard, System.nanoTime()) instanceof Promotion.Promote promote)) {
+            return;
+        }
+        try {
+            if (monitor.health(primary) == Health.DOWN) {
+                if (fetch(primary) != null) {
+                    // The detector's evidence is a few probes; before acting on it, one more
+                    // chance with a longer wait. A killed node refuses at once; a slow one (a
+                    // loaded machine, a pause) answers, and no failover happens.
+                    LOG.infof("the primary %s of shard %s answered a confirming probe: no failover", primary, shardId);
+                    return;
+                }
+                if (monitor.health(primary) != Health.DOWN) {
+                    LOG.infof("the primary %s of shard %s answered again: no failover", primary, shardId);
+                    return;
                 }
             }
+            switchRoles(shard, promote.replica(), promote.reason());
+        } catch (RuntimeException e) {
+            LOG.errorf(e, "failover of shard %s failed", shardId);
         }
     }
 
     /** Forces a promotion (admin API); blocks, so never call it on an event loop. */
     public ClusterMap force(String shardId, @Nullable String replica) throws PromotionException {
         try {
-            return worker.submit(() -> promote(shardId, replica, true)).get();
+            return worker.submit(() -> forced(shardId, replica)).get();
         } catch (java.util.concurrent.ExecutionException e) {
             if (e.getCause() instanceof PromotionException refused) {
                 throw refused;
@@ -170,7 +273,7 @@ public class Failover {
         }
     }
 
-    private ClusterMap promote(String shardId, @Nullable String named, boolean forced) throws PromotionException {
+    private ClusterMap forced(String shardId, @Nullable String named) throws PromotionException {
         ClusterMap map = cluster.current();
         Shard shard = map.shards().get(shardId);
         if (shard == null) {
@@ -182,29 +285,42 @@ public class Failover {
         if (shard.replicas().isEmpty()) {
             throw new PromotionException(409, "shard " + shardId + " has no replica to promote");
         }
-        boolean primaryDown = monitor.health(shard.primary()) == Health.DOWN;
-        if (!forced && !primaryDown) {
-            return map;
+        if (monitor.health(shard.primary()) != Health.DOWN) {
+            return graceful(shard, named != null ? named : best(shard));
         }
-        if (primaryDown && !forced && fetch(shard.primary()) != null) {
-            // The detector's evidence is a few probes; before acting on it, one more chance with
-            // a longer wait. A killed node refuses at once; a slow one (a loaded machine, a
-            // pause) answers, and no failover happens.
-            LOG.infof("the primary %s of shard %s answered a confirming probe: no failover", shard.primary(), shardId);
-            return map;
+        String chosen = named != null ? named : best(shard);
+        if (chosen == null) {
+            throw new PromotionException(409, "no replica of shard " + shardId + " answers");
         }
-        if (primaryDown) {
-            String chosen = named != null ? named : best(shard);
-            if (chosen == null) {
-                throw new PromotionException(409, "no replica of shard " + shardId + " answers");
+        long deadline = System.nanoTime() + config.writeLease().toNanos() * 2 + LEASE_MARGIN_NANOS;
+        while (true) {
+            var decision = promotion.force(
+                    view(shard),
+                    chosen,
+                    statuses(shard),
+                    healths(shard),
+                    monitor.leaseSentNanos(shard.primary()),
+                    System.nanoTime());
+            switch (decision) {
+                case Promotion.Promote promote -> {
+                    String reason = promote.reason()
+                            + (promote.mayLoseBytes() < 0
+                                    ? "; what it may lose is not known"
+                                    : "; it may lose up to " + promote.mayLoseBytes() + " bytes of the stream");
+                    return switchRoles(shard, chosen, reason);
+                }
+                case Promotion.Blocked blocked -> throw new PromotionException(409, blocked.reason());
+                case Promotion.Wait wait -> {
+                    if (System.nanoTime() > deadline) {
+                        throw new PromotionException(503, "the old primary's write lease did not run out in time");
+                    }
+                    sleepMillis(Math.max(1, (wait.untilNanos() - System.nanoTime()) / 1_000_000L + 1));
+                }
+                case Promotion.Keep keep -> {
+                    return map;
+                }
             }
-            if (!forced && monitor.health(shard.primary()) != Health.DOWN) {
-                LOG.infof("the primary %s of shard %s answered again: no failover", shard.primary(), shardId);
-                return map;
-            }
-            return switchRoles(shard, chosen, forced ? "forced, primary down" : "primary down");
         }
-        return graceful(shard, named != null ? named : best(shard));
     }
 
     /** The answering replica with the highest replication offset, asked now. */
@@ -238,45 +354,41 @@ public class Failover {
         }
     }
 
+    /**
+     * A promotion of a live primary that loses nothing: the primary itself pauses every write,
+     * waits until the replica has acknowledged its final offset, and answers with it (see the
+     * node's hand-off steps); then the map flips. Writes refused meanwhile are sent again by the
+     * proxy, to the new primary once the map names it. On any failure the pause is called off and
+     * nothing changes.
+     */
     private ClusterMap graceful(Shard shard, @Nullable String replica) throws PromotionException {
         if (replica == null) {
             throw new PromotionException(409, "no replica of shard " + shard.id() + " answers");
         }
-        long deadline = System.nanoTime() + config.catchUpTimeout().toNanos();
-        ProxyRoutes.WriteGate gate = proxy.pauseWrites(shard.id());
+        JsonObject done;
         try {
-            try {
-                gate.idle().get(config.catchUpTimeout().toMillis(), TimeUnit.MILLISECONDS);
-            } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
-                throw new PromotionException(503, "writes to shard " + shard.id() + " did not finish");
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new PromotionException(503, "interrupted");
-            }
-            JsonObject primary = fetch(shard.primary());
-            if (primary == null) {
-                throw new PromotionException(503, "the primary " + shard.primary() + " did not answer");
-            }
-            long target = primary.getLong("offset");
-            String history = primary.getString("replicationId");
-            while (true) {
-                JsonObject status = fetch(replica);
-                if (status != null
-                        && history.equals(status.getString("replicationId"))
-                        && status.getLong("offset", -1L) >= target) {
-                    break;
-                }
-                if (System.nanoTime() > deadline) {
-                    throw new PromotionException(
-                            503,
-                            "replica " + replica + " did not catch up with the primary's offset " + target + " within "
-                                    + config.catchUpTimeout() + "; nothing changed");
-                }
-                sleepMillis(5);
-            }
-            return switchRoles(shard, replica, "forced, caught up to offset " + target);
-        } finally {
-            gate.resume();
+            done = monitor.handoff(shard.primary(), replica, config.catchUpTimeout())
+                    .toCompletionStage()
+                    .toCompletableFuture()
+                    .get(config.catchUpTimeout().toMillis() + 1_000, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            monitor.cancelHandoff(shard.primary());
+            throw new PromotionException(503, "interrupted");
+        } catch (Exception e) {
+            monitor.cancelHandoff(shard.primary());
+            Throwable cause =
+                    e instanceof java.util.concurrent.ExecutionException && e.getCause() != null ? e.getCause() : e;
+            throw new PromotionException(
+                    503,
+                    "the hand-off from " + shard.primary() + " to " + replica + " failed (" + cause.getMessage()
+                            + "); nothing changed");
+        }
+        try {
+            return switchRoles(shard, replica, "forced, caught up to offset " + done.getLong("offset"));
+        } catch (RuntimeException e) {
+            monitor.cancelHandoff(shard.primary());
+            throw e;
         }
     }
 
@@ -288,9 +400,10 @@ public class Failover {
         try {
             ClusterMap next = cluster.update(map -> map.withShardMembers(promoted), map -> handTo(chosen, map));
             (reason.startsWith("forced") ? forcedPromotions : automaticPromotions).increment();
+            availability.clear(shard.id());
             lastPromotion.put(
                     shard.id(),
-                    new Promotion(
+                    new Promoted(
                             java.time.Instant.now()
                                     .truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
                                     .toString(),
@@ -311,17 +424,23 @@ public class Failover {
      * A promotion as the admin API shows it: when (ISO-8601), the deposed and the new primary, the
      * epoch it made, and why (a detected failure, or forced).
      */
-    public record Promotion(String at, String from, String to, long epoch, String reason) {}
+    public record Promoted(String at, String from, String to, long epoch, String reason) {}
 
     /** The last promotion of {@code shardId} since this router started, or null. */
-    public @Nullable Promotion lastPromotion(String shardId) {
+    public @Nullable Promoted lastPromotion(String shardId) {
         return lastPromotion.get(shardId);
     }
 
-    /** Gives the promoted node its new map before any write is routed to it; bounded. */
+    /**
+     * Gives the promoted node its new map, with a write lease, before any write is routed to it;
+     * bounded. Without a lease it would refuse writes until its first probe.
+     */
     private void handTo(String node, ClusterMap map) {
+        String nonce = monitor.leaseNonce(node);
         try {
-            Integer status = pusher.pushTo(node, map)
+            Integer status = (nonce == null
+                            ? pusher.pushTo(node, map)
+                            : pusher.pushWithLease(node, map, nonce, config.writeLease()))
                     .toCompletionStage()
                     .toCompletableFuture()
                     .get(1, TimeUnit.SECONDS);

@@ -1,6 +1,7 @@
 package dev.qache.router.failover;
 
 import dev.qache.edge.ClusterTls;
+import dev.qache.protocol.Fencing;
 import dev.qache.router.cluster.ClusterMap;
 import dev.qache.router.cluster.ClusterState;
 import dev.qache.router.cluster.Shard;
@@ -50,6 +51,20 @@ public class NodeMonitor {
     private final Map<String, JsonObject> statuses = new ConcurrentHashMap<>();
     private final long startedNanos = System.nanoTime();
     private final List<Consumer<Transition>> listeners = new CopyOnWriteArrayList<>();
+
+    /**
+     * For each node, when this router received the status answer whose nonce it last named in a
+     * grant (nanoTime). The node issued that nonce before, and a lease runs from its nonce, so
+     * every lease the node holds ends before this plus the lease, however late a grant arrives.
+     */
+    private final Map<String, Long> leaseSent = new ConcurrentHashMap<>();
+
+    /** When each node's last status answer arrived (nanoTime). */
+    private final Map<String, Long> answeredNanos = new ConcurrentHashMap<>();
+
+    /** The history a probe of a node grants its write lease for, or null for none. */
+    private volatile java.util.function.Function<String, String> leases = node -> null;
+
     private Context context;
 
     NodeMonitor(Vertx vertx, ClusterState cluster, Credentials credentials, ClusterTls tls, RouterConfig config) {
@@ -86,6 +101,35 @@ public class NodeMonitor {
         return statuses.containsKey(node);
     }
 
+    /** Decides, for each probe, whether it grants the node a write lease (and for which history). */
+    public void grantLeasesBy(java.util.function.Function<String, String> policy) {
+        this.leases = policy;
+    }
+
+    /**
+     * Every lease {@code node} holds from this router ends before this plus the lease (see {@link
+     * #leaseSent}). A router that just started cannot know what the one before it granted, so it
+     * counts from its own start.
+     */
+    public long leaseSentNanos(String node) {
+        return leaseSent.getOrDefault(node, startedNanos);
+    }
+
+    /**
+     * The nonce a grant to {@code node} names (from its last status answer), recording that a
+     * grant is sent now; null when the node has not answered yet.
+     */
+    public String leaseNonce(String node) {
+        JsonObject status = statuses.get(node);
+        Long answered = answeredNanos.get(node);
+        Object nonce = status == null ? null : status.getValue("leaseNonce");
+        if (!(nonce instanceof Number n) || answered == null) {
+            return null;
+        }
+        leaseSent.merge(node, answered, Math::max);
+        return Long.toString(n.longValue());
+    }
+
     /** How long this router's monitor has been running. */
     public java.time.Duration uptime() {
         return java.time.Duration.ofNanos(System.nanoTime() - startedNanos);
@@ -103,6 +147,57 @@ public class NodeMonitor {
 
     /** {@link #fetchStatus(String)} with its own timeout (a node just started answers slowly at first). */
     public Future<JsonObject> fetchStatus(String node, long timeoutMillis) {
+        return fetchStatus(node, timeoutMillis, null);
+    }
+
+    /** Nodes with a renewal of their lease in flight (see {@link #renewLeaseNow}). */
+    private final Set<String> renewing = ConcurrentHashMap.newKeySet();
+
+    /**
+     * A primary refused a write for want of a lease: renew it now instead of at the next probe
+     * (a status call for a fresh nonce, then the grant), if the failover policy grants one. At
+     * most one renewal per node at a time; the answers feed the statuses as probes' do.
+     */
+    public void renewLeaseNow(String node) {
+        if (leases.apply(node) == null || !renewing.add(node)) {
+            return;
+        }
+        long timeout =
+                Math.max(config.probeTimeout().toMillis(), config.writeLease().toMillis());
+        context.runOnContext(ignored -> fetchStatus(node, timeout, null)
+                .compose(status -> {
+                    answeredNanos.put(node, System.nanoTime());
+                    statuses.put(node, status);
+                    return fetchStatus(node, timeout, leases.apply(node));
+                })
+                .onComplete(result -> {
+                    renewing.remove(node);
+                    if (result.succeeded()) {
+                        answeredNanos.put(node, System.nanoTime());
+                        statuses.put(node, result.result());
+                    }
+                }));
+    }
+
+    /**
+     * Adds a write lease for {@code node} at {@code epoch} to a request, as a probe would, if the
+     * failover policy grants it one now: the map pushed to a primary at each migration step then
+     * carries one, so the primary takes writes under the new map at once.
+     */
+    public void grantLease(String node, long epoch, RequestOptions request) {
+        String history = leases.apply(node);
+        String nonce = history == null ? null : leaseNonce(node);
+        if (nonce != null) {
+            request.putHeader(Fencing.LEASE_NONCE, nonce)
+                    .putHeader(
+                            Fencing.LEASE_MILLIS,
+                            Long.toString(config.writeLease().toMillis()))
+                    .putHeader(Fencing.LEASE_EPOCH, Long.toString(epoch))
+                    .putHeader(Fencing.LEASE_HISTORY, history);
+        }
+    }
+
+    private Future<JsonObject> fetchStatus(String node, long timeoutMillis, String leaseHistory) {
         int colon = node.lastIndexOf(':');
         RequestOptions request = new RequestOptions()
                 .setMethod(HttpMethod.GET)
@@ -111,6 +206,16 @@ public class NodeMonitor {
                 .setURI("/_internal/status")
                 .setIdleTimeout(timeoutMillis)
                 .putHeader("Authorization", credentials.clusterAuthorization());
+        String nonce = leaseHistory == null ? null : leaseNonce(node);
+        if (nonce != null) {
+            request.putHeader(Fencing.LEASE_NONCE, nonce)
+                    .putHeader(
+                            Fencing.LEASE_MILLIS,
+                            Long.toString(config.writeLease().toMillis()))
+                    .putHeader(
+                            Fencing.LEASE_EPOCH, Long.toString(cluster.current().epoch()))
+                    .putHeader(Fencing.LEASE_HISTORY, leaseHistory);
+        }
         return client.request(request)
                 .compose(r -> r.send().compose(response -> {
                     if (response.statusCode() != 200) {
@@ -118,6 +223,41 @@ public class NodeMonitor {
                     }
                     return response.body().map(body -> body.toJsonObject());
                 }));
+    }
+
+    /**
+     * Asks {@code primary} to hand its shard to {@code replica} (POST /_internal/handoff): the
+     * future has the final offset once the replica holds it, and fails otherwise.
+     */
+    public Future<JsonObject> handoff(String primary, String replica, java.time.Duration timeout) {
+        int colon = primary.lastIndexOf(':');
+        RequestOptions request = new RequestOptions()
+                .setMethod(HttpMethod.POST)
+                .setHost(primary.substring(0, colon))
+                .setPort(Integer.parseInt(primary.substring(colon + 1)))
+                .setURI("/_internal/handoff?to=" + replica + "&timeout-ms=" + timeout.toMillis())
+                .setIdleTimeout(timeout.toMillis() + 1_000)
+                .putHeader("Authorization", credentials.clusterAuthorization());
+        return client.request(request)
+                .compose(r -> r.send()
+                        .compose(response -> response.body()
+                                .compose(body -> response.statusCode() == 200
+                                        ? Future.succeededFuture(body.toJsonObject())
+                                        : Future.failedFuture(response.statusCode() + " " + body))));
+    }
+
+    /** Calls a hand-off off: the primary takes writes again. Best effort. */
+    public void cancelHandoff(String primary) {
+        int colon = primary.lastIndexOf(':');
+        client.request(new RequestOptions()
+                        .setMethod(HttpMethod.DELETE)
+                        .setHost(primary.substring(0, colon))
+                        .setPort(Integer.parseInt(primary.substring(colon + 1)))
+                        .setURI("/_internal/handoff")
+                        .setIdleTimeout(2_000)
+                        .putHeader("Authorization", credentials.clusterAuthorization()))
+                .compose(r -> r.send())
+                .onFailure(e -> LOG.warnf("calling off the hand-off of %s: %s", primary, e.toString()));
     }
 
     private void tick() {
@@ -130,11 +270,20 @@ public class NodeMonitor {
         detector.watch(nodes);
         health.keySet().retainAll(nodes);
         statuses.keySet().retainAll(nodes);
+        leaseSent.keySet().retainAll(nodes);
+        answeredNanos.keySet().retainAll(nodes);
         List<Transition> transitions = new ArrayList<>();
         for (Probe probe : detector.tick(System.nanoTime(), transitions)) {
-            fetchStatus(probe.node()).onComplete(result -> {
+            String lease = leases.apply(probe.node());
+            // The detector counts a probe not answered within the probe timeout as failed; the
+            // call itself may wait longer, so that a late answer still brings a nonce to renew
+            // the lease with (under load, answers come late long before a node is down).
+            long callTimeout = Math.max(
+                    config.probeTimeout().toMillis(), config.writeLease().toMillis());
+            fetchStatus(probe.node(), callTimeout, lease).onComplete(result -> {
                 List<Transition> answered = new ArrayList<>();
                 if (result.succeeded()) {
+                    answeredNanos.put(probe.node(), System.nanoTime());
                     statuses.put(probe.node(), result.result());
                     detector.succeeded(probe.node(), probe.sequence(), answered);
                 } else {

@@ -1,6 +1,7 @@
 package dev.qache.router.proxy;
 
 import dev.qache.edge.ClusterTls;
+import dev.qache.protocol.Fencing;
 import dev.qache.protocol.KeyCodec;
 import dev.qache.protocol.Problems;
 import dev.qache.protocol.Slots;
@@ -8,6 +9,7 @@ import dev.qache.router.cluster.ClusterMap;
 import dev.qache.router.cluster.ClusterState;
 import dev.qache.router.cluster.Shard;
 import dev.qache.router.config.RouterConfig;
+import dev.qache.router.failover.Availability;
 import dev.qache.router.failover.FailureDetector;
 import dev.qache.router.failover.NodeMonitor;
 import dev.qache.router.security.Credentials;
@@ -35,12 +37,10 @@ import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.util.TypeLiteral;
 import jakarta.inject.Singleton;
 import java.time.temporal.ChronoUnit;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -53,9 +53,13 @@ import org.jboss.logging.Logger;
  * over pooled keep-alive connections, and the node's status and body come back unchanged.
  *
  * <p>Under failure: every forwarded call is bounded by {@code qache.router.forward-timeout}; a GET
- * that fails is retried ({@code get-retries}), a write never is (it may have been applied); when no
- * answer comes the client gets {@code 503} with {@code Retry-After: 1}, never a hang. All of it
- * runs on the event loop that received the request.
+ * that fails is retried ({@code get-retries}). A write is sent again only when the router knows it
+ * was not applied (no connection was made, the circuit is open, or the node refused it with
+ * {@code Qache-Refused}), to the primary the map names by then, until the forward timeout from when
+ * the request arrived: a failover or a short pause then costs the client time, not an error. When
+ * no answer comes the client gets {@code 503} with {@code Retry-After: 1}, never a hang. Every call
+ * carries the epoch of the router's map ({@code Qache-Epoch}). All of it runs on the event loop
+ * that received the request.
  */
 @Singleton
 public class ProxyRoutes {
@@ -93,18 +97,22 @@ public class ProxyRoutes {
     private final NodeMonitor monitor;
     private final long replicaReadAfterMillis;
     private final AtomicInteger replicaTurn = new AtomicInteger();
-    private final Map<String, WriteGate> gates = new ConcurrentHashMap<>();
 
     /** Forward timers by "shard/outcome", so a request does not build and look up tags. */
     private final Map<String, Timer> timers = new ConcurrentHashMap<>();
 
-    /** One circuit breaker per node address, created on first use. */
+    /**
+     * Circuit breakers per node address and kind of call ("r" reads, "w" writes), created on first
+     * use: a read's short hedge timeout against a slow primary is no reason to fail its writes.
+     */
     private final Map<String, TypedGuard<CompletionStage<Answer>>> breakers = new ConcurrentHashMap<>();
 
     /** Nodes whose breaker is open now; its size is the qache_router_open_circuits gauge. */
     private final Set<String> openCircuits = ConcurrentHashMap.newKeySet();
 
     private final Credentials credentials;
+    private final Availability availability;
+    private final dev.qache.router.cluster.MapPusher pusher;
 
     ProxyRoutes(
             Vertx vertx,
@@ -113,8 +121,12 @@ public class ProxyRoutes {
             MeterRegistry registry,
             NodeMonitor monitor,
             Credentials credentials,
-            ClusterTls tls) {
+            ClusterTls tls,
+            Availability availability,
+            dev.qache.router.cluster.MapPusher pusher) {
         this.cluster = cluster;
+        this.availability = availability;
+        this.pusher = pusher;
         this.credentials = credentials;
         cluster.onChange(map -> releaseWaiters(map.epoch()));
         this.monitor = monitor;
@@ -146,23 +158,24 @@ public class ProxyRoutes {
      * circuit-breaker-delay instead of each waiting out the timeout; then one trial call decides.
      * A node's own error statuses are answers, not failures.
      */
-    private TypedGuard<CompletionStage<Answer>> breakerFor(String node) {
+    private TypedGuard<CompletionStage<Answer>> breakerFor(String node, boolean write) {
         return breakers.computeIfAbsent(
-                node,
-                n -> TypedGuard.create(new TypeLiteral<CompletionStage<Answer>>() {})
+                (write ? "w " : "r ") + node,
+                key -> TypedGuard.create(new TypeLiteral<CompletionStage<Answer>>() {})
                         .withCircuitBreaker()
                         .requestVolumeThreshold(config.circuitBreakerVolume())
                         .failureRatio(0.5)
                         .delay(config.circuitBreakerDelay().toMillis(), ChronoUnit.MILLIS)
                         .successThreshold(1)
                         .onStateChange(state -> {
+                            String n = (write ? "writes to " : "reads from ") + node;
                             if (state == CircuitBreakerState.OPEN) {
-                                openCircuits.add(n);
+                                openCircuits.add(key);
                                 LOG.warnf(
-                                        "circuit to node %s opened: calls to it fail fast for %s",
+                                        "circuit for %s opened: they fail fast for %s",
                                         n, config.circuitBreakerDelay());
-                            } else if (openCircuits.remove(n)) {
-                                LOG.infof("circuit to node %s is %s", n, state);
+                            } else if (openCircuits.remove(key)) {
+                                LOG.infof("circuit for %s is %s", n, state);
                             }
                         })
                         .done()
@@ -241,24 +254,11 @@ public class ProxyRoutes {
             // A primary known to be down is not waited for: a replica answers at once.
             boolean primaryDown = monitor.health(shard.primary()) == FailureDetector.Health.DOWN;
             String first = primaryDown && !shard.replicas().isEmpty() ? replicaOf(shard) : shard.primary();
-            send(ctx, shard, first, method, null, 1 + config.getRetries(), startNanos, null);
+            send(ctx, shard, first, method, null, 1 + config.getRetries(), startNanos, false);
             return;
         }
-        WriteGate gate = gates.computeIfAbsent(shard.id(), id -> new WriteGate());
-        gate.inFlight.incrementAndGet();
-        if (gate.paused) {
-            // A forced promotion is switching this shard's primary: hold the write, then route it
-            // by the new map. (Counted first, checked second: the promotion pauses first, then
-            // waits for the count, so it cannot miss a write that slipped past the check.)
-            gate.finished();
-            Context context = Vertx.currentContext();
-            if (gate.hold(() -> context.runOnContext(ignored -> forward(ctx)))) {
-                return;
-            }
-            gate.inFlight.incrementAndGet();
-        }
         Buffer body = method == HttpMethod.POST ? ctx.body().buffer() : null;
-        send(ctx, shard, shard.primary(), method, body, 1, startNanos, gate);
+        send(ctx, shard, shard.primary(), method, body, 1, startNanos, true);
     }
 
     /*
@@ -313,7 +313,10 @@ public class ProxyRoutes {
                 return first;
             });
         } else {
-            answer = once(ctx, to.primary(), method, body);
+            // A write goes to the target's primary by the usual path: its 421s and refusals
+            // (the target may not hold a lease yet) are handled and retried there.
+            send(ctx, to, to.primary(), method, body, 1, startNanos, true);
+            return;
         }
         answer.onComplete(result -> {
             if (ctx.response().ended() || ctx.response().closed()) {
@@ -355,7 +358,8 @@ public class ProxyRoutes {
                 .setURI(ctx.request().uri())
                 .setConnectTimeout(timeout)
                 .setIdleTimeout(timeout)
-                .putHeader(HttpHeaders.AUTHORIZATION, credentials.clusterAuthorization());
+                .putHeader(HttpHeaders.AUTHORIZATION, credentials.clusterAuthorization())
+                .putHeader(Fencing.EPOCH, Long.toString(cluster.current().epoch()));
         String contentType = ctx.request().getHeader(HttpHeaders.CONTENT_TYPE);
         if (contentType != null) {
             options.putHeader(HttpHeaders.CONTENT_TYPE, contentType);
@@ -419,7 +423,7 @@ public class ProxyRoutes {
             Buffer body,
             int attemptsLeft,
             long startNanos,
-            WriteGate gate) {
+            boolean write) {
         // A GET to a primary that has replicas gets a short wait: past it, a replica is asked.
         long timeout = method == HttpMethod.GET
                         && node.equals(shard.primary())
@@ -428,19 +432,16 @@ public class ProxyRoutes {
                 : timeoutMillis;
         RequestOptions options = options(ctx, node, method, timeout);
         HttpClient client = clients.get();
-        breakerFor(node)
+        breakerFor(node, method != HttpMethod.GET)
                 .get(() -> client.request(options)
                         .compose(request -> body == null ? request.send() : request.send(body))
                         .compose(response -> response.body().map(bytes -> new Answer(response, bytes)))
                         .toCompletionStage())
                 .whenComplete((answer, failure) -> {
-                    if (gate != null) {
-                        gate.finished();
-                    }
                     if (ctx.response().ended() || ctx.response().closed()) {
                         return;
                     }
-                    if (failure == null && answer.response().statusCode() == 421 && gate != null) {
+                    if (failure == null && answer.response().statusCode() == 421 && write) {
                         // The node took no write. Its map may be newer than the one this router
                         // has published yet: wait for that map, then route again.
                         if (awaitNewerMap(ctx, answer)) {
@@ -450,13 +451,17 @@ public class ProxyRoutes {
                         // it where the map now says.
                         Shard now = cluster.current().shards().get(shard.id());
                         if (now != null && !now.primary().equals(node)) {
-                            gate.inFlight.incrementAndGet();
-                            send(ctx, now, now.primary(), method, body, 1, startNanos, gate);
+                            send(ctx, now, now.primary(), method, body, 1, startNanos, true);
                             return;
                         }
                         if (followOwnerOnce(ctx, method, body, answer, node)) {
                             return;
                         }
+                    }
+                    if (write
+                            && notApplied(answer, failure)
+                            && retryWrite(ctx, shard, node, method, body, startNanos, answer, failure)) {
+                        return;
                     }
                     if (failure == null) {
                         record(shard, node.equals(shard.primary()) ? "answered" : "answered-by-replica", startNanos);
@@ -466,7 +471,7 @@ public class ProxyRoutes {
                         String next = shard.replicas().isEmpty()
                                 ? shard.primary()
                                 : node.equals(shard.primary()) ? replicaOf(shard) : shard.primary();
-                        send(ctx, shard, next, method, body, attemptsLeft - 1, startNanos, null);
+                        send(ctx, shard, next, method, body, attemptsLeft - 1, startNanos, false);
                     } else if (failure instanceof CircuitBreakerOpenException) {
                         record(shard, "circuit-open", startNanos);
                         unavailable(
@@ -484,59 +489,69 @@ public class ProxyRoutes {
     }
 
     /**
-     * Writes to one shard, as a forced promotion sees them: how many are in flight, and whether
-     * new ones are held until the roles have switched.
+     * Whether a write's outcome proves it was not applied: no connection was made, the circuit
+     * was open (nothing was sent), or the node refused it before applying anything.
      */
-    public static final class WriteGate {
-        private final AtomicInteger inFlight = new AtomicInteger();
-        private volatile boolean paused;
-        private final List<Runnable> held = new ArrayList<>();
-        private CompletableFuture<Void> idle = new CompletableFuture<>();
-
-        private void finished() {
-            if (inFlight.decrementAndGet() == 0 && paused) {
-                synchronized (this) {
-                    idle.complete(null);
-                }
-            }
+    private static boolean notApplied(Answer answer, Throwable failure) {
+        if (failure != null) {
+            Throwable cause = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
+                    ? failure.getCause()
+                    : failure;
+            return cause instanceof CircuitBreakerOpenException || cause instanceof java.net.ConnectException;
         }
-
-        private synchronized boolean hold(Runnable write) {
-            if (!paused) {
-                return false;
-            }
-            held.add(write);
-            return true;
-        }
-
-        /** Completes when no write is in flight; new writes are held meanwhile. */
-        public synchronized CompletableFuture<Void> idle() {
-            if (inFlight.get() == 0) {
-                idle.complete(null);
-            }
-            return idle;
-        }
-
-        /** Lets writes through again, the held ones first (routed by the map current now). */
-        public void resume() {
-            List<Runnable> release;
-            synchronized (this) {
-                paused = false;
-                release = new ArrayList<>(held);
-                held.clear();
-                idle = new CompletableFuture<>();
-            }
-            release.forEach(Runnable::run);
-        }
+        String refused = answer.response().getHeader(Fencing.REFUSED);
+        return Fencing.STALE_MAP.equals(refused)
+                || Fencing.LEASE_LAPSED.equals(refused)
+                || Fencing.PAUSED.equals(refused);
     }
 
-    /** Holds new writes to {@code shardId} until {@link WriteGate#resume()}. */
-    public WriteGate pauseWrites(String shardId) {
-        WriteGate gate = gates.computeIfAbsent(shardId, id -> new WriteGate());
-        synchronized (gate) {
-            gate.paused = true;
+    /*
+     * A write not applied is sent again, after a short pause, to the primary the map names then
+     * (a failover may have changed it meanwhile), for as long as the forward timeout allows from
+     * when the request arrived. A node with an older map is sent the router's map at once. When
+     * time runs out the client gets the last refusal, or 503 saying why the shard takes no writes.
+     */
+    private boolean retryWrite(
+            RoutingContext ctx,
+            Shard shard,
+            String node,
+            HttpMethod method,
+            Buffer body,
+            long startNanos,
+            Answer answer,
+            Throwable failure) {
+        long elapsedMillis = (System.nanoTime() - startNanos) / 1_000_000L;
+        long pauseMillis = Math.min(100, 10 + elapsedMillis / 4);
+        if (elapsedMillis + pauseMillis >= timeoutMillis) {
+            String why = availability.blockedReason(shard.id());
+            if (why != null) {
+                record(shard, "unavailable", startNanos);
+                unavailable(ctx.response(), "shard " + shard.id() + " takes no writes now: " + why);
+                return true;
+            }
+            return false;
         }
-        return gate;
+        String refused = failure == null ? answer.response().getHeader(Fencing.REFUSED) : null;
+        if (Fencing.STALE_MAP.equals(refused)) {
+            pusher.pushTo(node, cluster.current());
+        } else if (Fencing.LEASE_LAPSED.equals(refused)) {
+            monitor.renewLeaseNow(node);
+        }
+        Context context = Vertx.currentContext();
+        vertx.setTimer(
+                pauseMillis,
+                id -> context.runOnContext(ignored -> {
+                    if (ctx.response().ended() || ctx.response().closed()) {
+                        return;
+                    }
+                    Shard now = cluster.current().shards().get(shard.id());
+                    if (now == null) {
+                        forward(ctx);
+                        return;
+                    }
+                    send(ctx, now, now.primary(), method, body, 1, startNanos, true);
+                }));
+        return true;
     }
 
     /**

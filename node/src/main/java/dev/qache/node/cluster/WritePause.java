@@ -1,0 +1,38 @@
+package dev.qache.node.cluster;
+
+/**
+ * A primary's pause of every write while it hands its shard to a replica (a graceful promotion):
+ * client writes, deletes and slot imports are refused, with nothing applied, until the map that
+ * makes the replica primary arrives, or the router calls the hand-off off.
+ *
+ * <p>A pause also ends by itself once {@code deadlineNanos} has passed, but only while the router
+ * still renews this node's lease: a router that flipped the map grants this node no lease any
+ * more, so a primary it replaced never resumes on its own. Pure: time is passed in.
+ */
+public final class WritePause {
+
+    private volatile boolean paused;
+    private volatile long deadlineNanos;
+
+    /** Pauses writes until {@link #end}, a new map, or {@code deadlineNanos} (see the class comment). */
+    public void begin(long deadlineNanos) {
+        this.deadlineNanos = deadlineNanos;
+        this.paused = true;
+    }
+
+    public void end() {
+        paused = false;
+    }
+
+    /** Whether writes are paused at {@code nowNanos}; {@code leaseValid}: the router still renews the lease. */
+    public boolean paused(long nowNanos, boolean leaseValid) {
+        if (!paused) {
+            return false;
+        }
+        if (leaseValid && nowNanos - deadlineNanos > 0) {
+            paused = false;
+            return false;
+        }
+        return true;
+    }
+}
