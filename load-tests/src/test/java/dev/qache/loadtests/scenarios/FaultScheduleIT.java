@@ -1,0 +1,426 @@
+package dev.qache.loadtests.scenarios;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.qache.loadtests.faults.Checker;
+import dev.qache.loadtests.faults.History;
+import dev.qache.loadtests.faults.History.Op;
+import dev.qache.loadtests.faults.History.Outcome;
+import dev.qache.loadtests.faults.History.Type;
+import dev.qache.protocol.Slots;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * A Jepsen-style run: concurrent clients write, overwrite, delete and read keys through the
+ * router, recording every operation with its invocation and completion times and outcome, while a
+ * schedule of faults hits the cluster's processes (SIGKILL, SIGSTOP of 350 ms and of 2 s, of
+ * primaries and of replicas, a restart with empty memory, a restart of the router). Then every key
+ * is read once more and {@link Checker} reads the whole history.
+ *
+ * <p>In {@code verify} the schedule runs each kind of fault once or twice ({@code
+ * -Dqache.faults.rounds}, default 1); {@code load-tests/faults/run.sh} runs it for ten minutes and
+ * writes the report that docs/BENCHMARKS.md quotes. The report goes to {@code
+ * load-tests/target/faults-report.txt} either way.
+ */
+@Timeout(3600)
+class FaultScheduleIT {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int WRITERS = 4;
+    private static final int READERS = 4;
+    private static final int KEYS_PER_WRITER = 40;
+
+    private LocalCluster cluster;
+    private final History history = new History();
+    private final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private final AtomicBoolean running = new AtomicBoolean(true);
+
+    @AfterEach
+    void stop() throws Exception {
+        running.set(false);
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    @Test
+    void faultSchedule_losesNothingOutsideTheWindow_resurrectsAndInventsNothing() throws Exception {
+        int rounds = Integer.getInteger("qache.faults.rounds", 1);
+        long minutes = Long.getLong("qache.faults.minutes", 0);
+        cluster = new LocalCluster().start(2, 1, "-Dqache.router.forward-timeout=2s");
+        Map<Integer, String> slotOwners = slotOwners();
+        java.util.function.Function<String, String> shardOf =
+                key -> slotOwners.get(Slots.of(key.getBytes(StandardCharsets.UTF_8)));
+        awaitHealthy();
+
+        List<Thread> clients = new ArrayList<>();
+        for (int w = 0; w < WRITERS; w++) {
+            int client = w;
+            clients.add(Thread.ofPlatform().name("writer-" + w).start(() -> writer(client)));
+        }
+        for (int r = 0; r < READERS; r++) {
+            int client = WRITERS + r;
+            clients.add(Thread.ofPlatform().name("reader-" + r).start(() -> reader(client)));
+        }
+
+        List<String> kinds = List.of(
+                "kill-primary",
+                "pause-primary-350ms",
+                "pause-primary-2s",
+                "kill-replica",
+                "pause-replica-2s",
+                "restart-primary-empty",
+                "restart-router");
+        Map<String, List<Long>> writesBackMillis = new java.util.TreeMap<>();
+        long endNanos = System.nanoTime() + Duration.ofMinutes(minutes).toNanos();
+        int faults = 0;
+        Random random = new Random(7);
+        for (int round = 0; round < rounds || System.nanoTime() < endNanos; round++) {
+            for (String kind : kinds) {
+                String shard = random.nextBoolean() ? "s1" : "s2";
+                History.Fault fault = inject(kind, shard);
+                history.fault(fault);
+                faults++;
+                awaitHealthy();
+                if (!kind.contains("replica") && !kind.equals("restart-router")) {
+                    writesBackMillis
+                            .computeIfAbsent(kind, k -> new ArrayList<>())
+                            .add(writesBackMillis(fault, shard, shardOf) / 1_000_000);
+                }
+                Thread.sleep(500); // quiet time between faults, so each is judged on its own
+            }
+        }
+        running.set(false);
+        for (Thread client : clients) {
+            client.join();
+        }
+        // Final reads: every key once more, after the cluster healed.
+        for (int w = 0; w < WRITERS; w++) {
+            for (int k = 0; k < KEYS_PER_WRITER; k++) {
+                read(-1, key(w, k));
+            }
+        }
+
+        Checker.Result result = new Checker(
+                        Duration.ofMillis(300).toNanos(), Duration.ofSeconds(1).toNanos(), shardOf)
+                .check(history);
+        String report = report(result, faults, writesBackMillis);
+        System.out.println(report);
+        Files.writeString(Path.of("target", "faults-report.txt"), report);
+        assertThat(result.invented()).as("values nobody wrote").isEmpty();
+        assertThat(result.outsideWindow())
+                .as("acknowledged writes or deletes undone outside the window")
+                .isZero();
+        assertThat(result.acknowledgedMutations()).isGreaterThan(1000);
+    }
+
+    private static String key(int writer, int k) {
+        return "w" + writer + "-k" + k;
+    }
+
+    private void writer(int client) {
+        Random random = new Random(client);
+        long sequence = 0;
+        while (running.get()) {
+            String key = key(client, random.nextInt(KEYS_PER_WRITER));
+            long invoke = System.nanoTime();
+            if (random.nextInt(10) == 0) {
+                Outcome outcome =
+                        outcome(() -> send(HttpRequest.newBuilder(url(key)).DELETE()), true);
+                history.add(new Op(client, Type.DELETE, key, null, invoke, System.nanoTime(), outcome));
+            } else {
+                String value = "c" + client + "-" + sequence++;
+                Outcome outcome = outcome(
+                        () -> send(HttpRequest.newBuilder(url(key))
+                                .header("Content-Type", "application/json")
+                                .POST(HttpRequest.BodyPublishers.ofString("{\"value\":\"" + value + "\"}"))),
+                        true);
+                history.add(new Op(client, Type.WRITE, key, value, invoke, System.nanoTime(), outcome));
+            }
+        }
+    }
+
+    private void reader(int client) {
+        Random random = new Random(100 + client);
+        while (running.get()) {
+            read(client, key(random.nextInt(WRITERS), random.nextInt(KEYS_PER_WRITER)));
+        }
+    }
+
+    private void read(int client, String key) {
+        long invoke = System.nanoTime();
+        try {
+            HttpResponse<String> response = send(HttpRequest.newBuilder(url(key)));
+            long complete = System.nanoTime();
+            if (response.statusCode() == 200) {
+                String value = JSON.readTree(response.body()).path("value").asText();
+                history.add(new Op(client, Type.READ, key, value, invoke, complete, Outcome.OK));
+            } else if (response.statusCode() == 404) {
+                history.add(new Op(client, Type.READ, key, null, invoke, complete, Outcome.OK));
+            } else {
+                history.add(new Op(client, Type.READ, key, null, invoke, complete, Outcome.FAIL));
+            }
+        } catch (IOException | InterruptedException e) {
+            history.add(new Op(client, Type.READ, key, null, invoke, System.nanoTime(), Outcome.INFO));
+        }
+    }
+
+    private URI url(String key) {
+        return URI.create(cluster.router().url() + "/" + key);
+    }
+
+    private HttpResponse<String> send(HttpRequest.Builder request) throws IOException, InterruptedException {
+        return http.send(request.timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @FunctionalInterface
+    private interface Call {
+        HttpResponse<String> call() throws IOException, InterruptedException;
+    }
+
+    /**
+     * A mutation's outcome as a client can tell it: 204 (and 404 for a delete) acknowledged; a 4xx
+     * or a refusal that says nothing was written failed; anything else (a timeout, another 5xx)
+     * unknown.
+     */
+    private static Outcome outcome(Call call, boolean mutation) {
+        try {
+            HttpResponse<String> response = call.call();
+            int status = response.statusCode();
+            if (status == 204 || (mutation && status == 404)) {
+                return Outcome.OK;
+            }
+            if (status >= 400 && status < 500) {
+                return Outcome.FAIL;
+            }
+            String body = response.body();
+            if (body.contains("write-lease-lapsed")
+                    || body.contains("handing-off")
+                    || body.contains("takes no writes now")
+                    || body.contains("circuit")) {
+                return Outcome.FAIL;
+            }
+            return Outcome.INFO;
+        } catch (java.net.ConnectException e) {
+            return Outcome.FAIL;
+        } catch (IOException | InterruptedException e) {
+            return Outcome.INFO;
+        }
+    }
+
+    private History.Fault inject(String kind, String shard) throws Exception {
+        LocalCluster.Member primary = member(cluster.primaryOf(shard));
+        LocalCluster.Member replica = member(replicaOf(shard));
+        long start = System.nanoTime();
+        switch (kind) {
+            case "kill-primary" -> {
+                cluster.kill(primary);
+                await().atMost(Duration.ofSeconds(30))
+                        .until(() -> !cluster.primaryOf(shard).equals(primary.address()));
+                replace(primary, cluster.restart(primary));
+            }
+            case "pause-primary-350ms", "pause-primary-2s" -> {
+                cluster.freeze(primary);
+                Thread.sleep(kind.endsWith("350ms") ? 350 : 2000); // the fault's length
+                cluster.resume(primary);
+            }
+            case "kill-replica" -> {
+                cluster.kill(replica);
+                Thread.sleep(1000); // the fault's length: a second without the replica
+                replace(replica, cluster.restart(replica));
+            }
+            case "pause-replica-2s" -> {
+                cluster.freeze(replica);
+                Thread.sleep(2000);
+                cluster.resume(replica);
+            }
+            case "restart-primary-empty" -> {
+                cluster.kill(primary);
+                replace(primary, cluster.restart(primary));
+            }
+            case "restart-router" -> {
+                cluster.kill(cluster.router());
+                cluster.startRouter("-Dqache.router.forward-timeout=2s");
+            }
+            default -> throw new IllegalArgumentException(kind);
+        }
+        return new History.Fault(kind, shard, start, System.nanoTime());
+    }
+
+    /** Members by address, across restarts. */
+    private final Map<String, LocalCluster.Member> restarted = new HashMap<>();
+
+    private void replace(LocalCluster.Member old, LocalCluster.Member again) {
+        restarted.put(old.address(), again);
+    }
+
+    private LocalCluster.Member member(String address) {
+        LocalCluster.Member again = restarted.get(address);
+        if (again != null) {
+            return again;
+        }
+        for (Map.Entry<String, LocalCluster.Member> e : cluster.nodes().entrySet()) {
+            if (e.getValue().address().equals(address)) {
+                return e.getValue();
+            }
+            for (LocalCluster.Member r : cluster.replicas(e.getKey())) {
+                if (r.address().equals(address)) {
+                    return r;
+                }
+            }
+        }
+        throw new IllegalStateException("no member at " + address);
+    }
+
+    private String replicaOf(String shard) throws Exception {
+        return cluster.shard(shard).path("nodes").get(1).path("address").asText();
+    }
+
+    private Map<Integer, String> slotOwners() throws Exception {
+        Map<Integer, String> owners = new HashMap<>();
+        for (JsonNode range :
+                JSON.readTree(cluster.admin("/admin/cluster").body()).path("slots")) {
+            for (int slot = range.path("from").asInt(); slot <= range.path("to").asInt(); slot++) {
+                owners.put(slot, range.path("shard").asText());
+            }
+        }
+        return owners;
+    }
+
+    /** Every node up, every replica streaming and in sync, writes answered. */
+    private void awaitHealthy() {
+        await().atMost(Duration.ofSeconds(60))
+                .pollInterval(Duration.ofMillis(100))
+                .until(() -> {
+                    JsonNode view =
+                            JSON.readTree(cluster.admin("/admin/cluster").body());
+                    for (JsonNode shard : view.path("shards")) {
+                        if (!shard.path("writesUnavailable").isNull()) {
+                            return false;
+                        }
+                        for (JsonNode node : shard.path("nodes")) {
+                            if (!node.path("health").asText().equals("up")) {
+                                return false;
+                            }
+                            if (node.path("role").asText().equals("replica")
+                                    && !"streaming".equals(node.path("link").asText())) {
+                                return false;
+                            }
+                        }
+                    }
+                    return true;
+                });
+    }
+
+    /**
+     * How long after the fault began writes to its shard were answered promptly again: the
+     * invocation of the first write invoked after the fault that was acknowledged within 200 ms,
+     * after every write that was not, minus the fault's start.
+     */
+    private long writesBackMillis(
+            History.Fault fault, String shard, java.util.function.Function<String, String> shardOf) {
+        long back = fault.startNanos();
+        for (Op op : history.ops()) {
+            if (op.type() == Type.READ
+                    || op.invokeNanos() < fault.startNanos()
+                    || op.invokeNanos()
+                            > fault.endNanos() + Duration.ofSeconds(10).toNanos()
+                    || !shardOf.apply(op.key()).equals(shard)) {
+                continue;
+            }
+            boolean prompt = op.outcome() == Outcome.OK
+                    && op.completeNanos() - op.invokeNanos()
+                            < Duration.ofMillis(200).toNanos();
+            if (!prompt) {
+                back = Math.max(back, op.completeNanos());
+            }
+        }
+        return back - fault.startNanos();
+    }
+
+    private static String report(Checker.Result result, int faults, Map<String, List<Long>> writesBack) {
+        StringBuilder out = new StringBuilder();
+        List<Long> ages = result.agesNanos();
+        out.append(String.format(
+                Locale.ROOT,
+                "faults: %d; operations: %d; acknowledged writes and deletes: %d%n",
+                faults,
+                result.operations(),
+                result.acknowledgedMutations()));
+        out.append(String.format(
+                Locale.ROOT,
+                "lost writes: %d (outside the window: %d); undone deletes/overwrites: %d (outside: %d);"
+                        + " invented: %d%n",
+                result.lostWrites().size(),
+                result.lostWrites().stream().filter(u -> !u.insideWindow()).count(),
+                result.undoneDeletes().size(),
+                result.undoneDeletes().stream().filter(u -> !u.insideWindow()).count(),
+                result.invented().size()));
+        out.append(String.format(
+                Locale.ROOT,
+                "ages of the lost (fault start - acknowledgement): p50 %s ms, p99 %s ms, max %s ms%n",
+                percentile(ages, 0.5),
+                percentile(ages, 0.99),
+                percentile(ages, 1.0)));
+        result.longestWriteOutageNanos()
+                .forEach((shard, nanos) -> out.append(
+                        String.format(Locale.ROOT, "longest write outage %s: %d ms%n", shard, nanos / 1_000_000)));
+        result.longestReadOutageNanos()
+                .forEach((shard, nanos) -> out.append(
+                        String.format(Locale.ROOT, "longest read outage %s: %d ms%n", shard, nanos / 1_000_000)));
+        writesBack.forEach((kind, millis) -> {
+            List<Long> sorted = new ArrayList<>(millis);
+            sorted.sort(Long::compare);
+            out.append(String.format(
+                    Locale.ROOT,
+                    "writes back after %s: median %d ms of %s%n",
+                    kind,
+                    sorted.get(sorted.size() / 2),
+                    sorted));
+        });
+        for (Checker.Undone u : result.lostWrites()) {
+            if (!u.insideWindow()) {
+                out.append("  lost outside the window: ").append(u.op()).append('\n');
+            }
+        }
+        for (Checker.Undone u : result.undoneDeletes()) {
+            if (!u.insideWindow()) {
+                out.append("  undone outside the window: ").append(u.op()).append('\n');
+            }
+        }
+        for (Op op : result.invented()) {
+            out.append("  invented: ").append(op).append('\n');
+        }
+        return out.toString();
+    }
+
+    private static String percentile(List<Long> sortedNanos, double q) {
+        if (sortedNanos.isEmpty()) {
+            return "-";
+        }
+        int at = (int) Math.min(sortedNanos.size() - 1, Math.ceil(q * sortedNanos.size()) - 1);
+        return Long.toString(sortedNanos.get(Math.max(0, at)) / 1_000_000);
+    }
+}
