@@ -34,12 +34,14 @@ import org.junit.jupiter.api.Timeout;
 /**
  * A Jepsen-style run: concurrent clients write, overwrite, delete and read keys through the
  * router, recording every operation with its invocation and completion times and outcome, while a
- * schedule of faults hits the cluster's processes (SIGKILL, SIGSTOP of 350 ms and of 2 s, of
- * primaries and of replicas, a restart with empty memory, a restart of the router). Then every key
+ * schedule of faults hits the cluster (SIGKILL, SIGSTOP of 350 ms and of 2 s, of primaries and of
+ * replicas, a restart with empty memory, a restart of the router, and, where root with {@code ip}
+ * and {@code iptables} may, a primary cut off from the router or from its replica: every node then
+ * runs in a network namespace of its own). Then every key
  * is read once more and {@link Checker} reads the whole history.
  *
- * <p>In {@code verify} the schedule runs each kind of fault once or twice ({@code
- * -Dqache.faults.rounds}, default 1); {@code load-tests/faults/run.sh} runs it for ten minutes and
+ * <p>In {@code verify} the schedule runs each kind of fault once ({@code -Dqache.faults.rounds},
+ * default 1); {@code load-tests/faults/run.sh} runs it for ten minutes and
  * writes the report that docs/BENCHMARKS.md quotes. The report goes to {@code
  * load-tests/target/faults-report.txt} either way.
  */
@@ -67,9 +69,43 @@ class FaultScheduleIT {
 
     @Test
     void faultSchedule_losesNothingOutsideTheWindow_resurrectsAndInventsNothing() throws Exception {
+        boolean partitions = canPartition();
+        cluster = new LocalCluster();
+        if (partitions) {
+            cluster.withNetworkNamespaces();
+        } else {
+            System.out.println("partitions skipped: they need root, ip and iptables");
+        }
+        cluster.start(2, 1, "-Dqache.router.forward-timeout=2s");
+        List<String> kinds = new ArrayList<>(List.of(
+                "kill-primary",
+                "pause-primary-350ms",
+                "pause-primary-2s",
+                "kill-replica",
+                "pause-replica-2s",
+                "restart-primary-empty",
+                "restart-router"));
+        if (partitions) {
+            kinds.addAll(List.of("partition-primary-from-router-2s", "partition-primary-from-replica-5s"));
+        }
+        run(kinds, "faults-report.txt");
+    }
+
+    /**
+     * Slow links (a proxy in front of every node, so the router's calls and the replicas' streams
+     * to it are delayed): a primary 80 ms away each way stays primary and serves, slowly; a
+     * replica a second behind catches up.
+     */
+    @Test
+    void slowLinks_loseAndInventNothing() throws Exception {
+        cluster = new LocalCluster().withSlowLinks();
+        cluster.start(2, 1, "-Dqache.router.forward-timeout=2s");
+        run(List.of("slow-primary-link-80ms-3s", "slow-replica-link-1s-5s"), "faults-slow-links-report.txt");
+    }
+
+    private void run(List<String> kinds, String reportFile) throws Exception {
         int rounds = Integer.getInteger("qache.faults.rounds", 1);
         long minutes = Long.getLong("qache.faults.minutes", 0);
-        cluster = new LocalCluster().start(2, 1, "-Dqache.router.forward-timeout=2s");
         Map<Integer, String> slotOwners = slotOwners();
         java.util.function.Function<String, String> shardOf =
                 key -> slotOwners.get(Slots.of(key.getBytes(StandardCharsets.UTF_8)));
@@ -85,14 +121,6 @@ class FaultScheduleIT {
             clients.add(Thread.ofPlatform().name("reader-" + r).start(() -> reader(client)));
         }
 
-        List<String> kinds = List.of(
-                "kill-primary",
-                "pause-primary-350ms",
-                "pause-primary-2s",
-                "kill-replica",
-                "pause-replica-2s",
-                "restart-primary-empty",
-                "restart-router");
         Map<String, List<Long>> writesBackMillis = new java.util.TreeMap<>();
         long endNanos = System.nanoTime() + Duration.ofMinutes(minutes).toNanos();
         int faults = 0;
@@ -104,10 +132,14 @@ class FaultScheduleIT {
                 history.fault(fault);
                 faults++;
                 awaitHealthy();
-                if (!kind.contains("replica") && !kind.equals("restart-router")) {
+                if (kind.contains("primary") && !kind.contains("from-replica") && !kind.startsWith("slow")) {
+                    long[] back = writesBack(fault, shard, shardOf);
                     writesBackMillis
                             .computeIfAbsent(kind, k -> new ArrayList<>())
-                            .add(writesBackMillis(fault, shard, shardOf) / 1_000_000);
+                            .add(back[0] / 1_000_000);
+                    writesBackMillis
+                            .computeIfAbsent(kind + " (longest wait)", k -> new ArrayList<>())
+                            .add(back[1] / 1_000_000);
                 }
                 Thread.sleep(500); // quiet time between faults, so each is judged on its own
             }
@@ -128,12 +160,27 @@ class FaultScheduleIT {
                 .check(history);
         String report = report(result, faults, writesBackMillis);
         System.out.println(report);
-        Files.writeString(Path.of("target", "faults-report.txt"), report);
+        Files.writeString(Path.of("target", reportFile), report);
         assertThat(result.invented()).as("values nobody wrote").isEmpty();
         assertThat(result.outsideWindow())
                 .as("acknowledged writes or deletes undone outside the window")
                 .isZero();
         assertThat(result.acknowledgedMutations()).isGreaterThan(1000);
+    }
+
+    private static boolean canPartition() {
+        if (!"root".equals(System.getProperty("user.name"))) {
+            return false;
+        }
+        try {
+            return new ProcessBuilder("iptables", "-V").start().waitFor() == 0
+                    && new ProcessBuilder("ip", "-V").start().waitFor() == 0;
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
     }
 
     private static String key(int writer, int k) {
@@ -260,6 +307,26 @@ class FaultScheduleIT {
                 cluster.kill(primary);
                 replace(primary, cluster.restart(primary));
             }
+            case "partition-primary-from-router-2s" -> {
+                cluster.partition(primary, null);
+                Thread.sleep(2000); // the fault's length
+                cluster.heal(primary);
+            }
+            case "partition-primary-from-replica-5s" -> {
+                cluster.partition(primary, replica);
+                Thread.sleep(5000); // long enough for the link's idle timeout to notice
+                cluster.heal(primary);
+            }
+            case "slow-primary-link-80ms-3s" -> {
+                cluster.slowLink(primary).delay(80);
+                Thread.sleep(3000); // the fault's length
+                cluster.slowLink(primary).delay(0);
+            }
+            case "slow-replica-link-1s-5s" -> {
+                cluster.slowLink(replica).delay(1000);
+                Thread.sleep(5000);
+                cluster.slowLink(replica).delay(0);
+            }
             case "restart-router" -> {
                 cluster.kill(cluster.router());
                 cluster.startRouter("-Dqache.router.forward-timeout=2s");
@@ -335,13 +402,15 @@ class FaultScheduleIT {
     }
 
     /**
-     * How long after the fault began writes to its shard were answered promptly again: the
-     * invocation of the first write invoked after the fault that was acknowledged within 200 ms,
-     * after every write that was not, minus the fault's start.
+     * For the writes to the fault's shard invoked from its start until 10 s after it ended: when,
+     * after the start, the last one that was not acknowledged within 200 ms was invoked (writes
+     * invoked later were all answered promptly: "writes back"), and when the last of them completed
+     * (the longest a write waited: one sent to a frozen primary waits for it to wake or for the
+     * forward timeout). Nanoseconds after the fault's start: {back, waited}.
      */
-    private long writesBackMillis(
-            History.Fault fault, String shard, java.util.function.Function<String, String> shardOf) {
+    private long[] writesBack(History.Fault fault, String shard, java.util.function.Function<String, String> shardOf) {
         long back = fault.startNanos();
+        long waited = fault.startNanos();
         for (Op op : history.ops()) {
             if (op.type() == Type.READ
                     || op.invokeNanos() < fault.startNanos()
@@ -354,10 +423,11 @@ class FaultScheduleIT {
                     && op.completeNanos() - op.invokeNanos()
                             < Duration.ofMillis(200).toNanos();
             if (!prompt) {
-                back = Math.max(back, op.completeNanos());
+                back = Math.max(back, op.invokeNanos());
+                waited = Math.max(waited, op.completeNanos());
             }
         }
-        return back - fault.startNanos();
+        return new long[] {back - fault.startNanos(), waited - fault.startNanos()};
     }
 
     private static String report(Checker.Result result, int faults, Map<String, List<Long>> writesBack) {

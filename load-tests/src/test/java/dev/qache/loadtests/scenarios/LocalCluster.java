@@ -38,13 +38,13 @@ final class LocalCluster implements AutoCloseable {
     private static final String JAVA = ProcessHandle.current().info().command().orElse("java");
 
     /** A started process: its role, address and OS process. */
-    record Member(String name, int port, Process process, String scheme) {
+    record Member(String name, String host, int port, Process process, String scheme) {
         String url() {
-            return scheme + "://127.0.0.1:" + port;
+            return scheme + "://" + host + ":" + port;
         }
 
         String address() {
-            return "127.0.0.1:" + port;
+            return host + ":" + port;
         }
     }
 
@@ -62,6 +62,9 @@ final class LocalCluster implements AutoCloseable {
 
     private final List<String> nodeOptions = new ArrayList<>();
     private boolean dataTokens;
+
+    /** Set by {@link #withNetworkNamespaces()}: each node runs in a network namespace of its own. */
+    private Namespaces namespaces;
 
     LocalCluster() throws IOException {
         this.dir = Files.createTempDirectory("qache-scenario");
@@ -168,6 +171,28 @@ final class LocalCluster implements AutoCloseable {
     }
 
     /** JVM options for every node started from now on. */
+    /**
+     * Runs every node in a network namespace of its own, joined to this one by a veth pair, so a
+     * node can be cut off from the router or from another node with iptables ({@link #partition},
+     * {@link #heal}). Needs root, {@code ip} and {@code iptables}.
+     */
+    LocalCluster withNetworkNamespaces() throws IOException, InterruptedException {
+        namespaces = new Namespaces();
+        return this;
+    }
+
+    /** Drops every packet between {@code node} and the router (when {@code from} is null) or {@code from}. */
+    void partition(Member node, Member from) throws IOException, InterruptedException {
+        String peer = from == null ? namespaces.hostSide(node.name()) : from.host();
+        namespaces.inside(node.name(), "iptables", "-A", "INPUT", "-s", peer, "-j", "DROP");
+        namespaces.inside(node.name(), "iptables", "-A", "OUTPUT", "-d", peer, "-j", "DROP");
+    }
+
+    /** Ends every partition of {@code node}. */
+    void heal(Member node) throws IOException, InterruptedException {
+        namespaces.inside(node.name(), "iptables", "-F");
+    }
+
     LocalCluster withNodeOptions(String... options) {
         nodeOptions.addAll(List.of(options));
         return this;
@@ -182,12 +207,12 @@ final class LocalCluster implements AutoCloseable {
     LocalCluster start(int shards, int replicasPerShard, String... routerOptions) throws Exception {
         List<Member> all = new ArrayList<>();
         for (int i = 1; i <= shards; i++) {
-            Member primary = startNode("node-s" + i);
+            Member primary = behindSlowLink(startNode("node-s" + i));
             nodes.put("s" + i, primary);
             all.add(primary);
             List<Member> shardReplicas = new ArrayList<>();
             for (int r = 1; r <= replicasPerShard; r++) {
-                shardReplicas.add(startNode("node-s" + i + "-r" + r));
+                shardReplicas.add(behindSlowLink(startNode("node-s" + i + "-r" + r)));
             }
             replicas.put("s" + i, shardReplicas);
             all.addAll(shardReplicas);
@@ -207,14 +232,49 @@ final class LocalCluster implements AutoCloseable {
         all.addAll(tokenOptions(false));
         all.addAll(nodeOptions);
         all.addAll(List.of(options));
-        return launch(name, port, ROOT.resolve("node/target/quarkus-app/quarkus-run.jar"), all.toArray(String[]::new));
+        String host = namespaces == null ? "127.0.0.1" : namespaces.create(name);
+        return launch(
+                name, host, port, ROOT.resolve("node/target/quarkus-app/quarkus-run.jar"), all.toArray(String[]::new));
     }
 
     /** Restarts a killed member on its port and waits until it is ready. */
     Member restart(Member member, String... options) throws IOException {
-        Member again = startNode(member.name(), member.port(), options);
+        SlowLink link = slowLinks.get(member.port());
+        Member again = startNode(member.name(), link == null ? member.port() : link.targetPort(), options);
+        if (link != null) {
+            again = new Member(again.name(), again.host(), member.port(), again.process(), again.scheme());
+        }
         awaitReady(List.of(again));
         return again;
+    }
+
+    /** Set by {@link #withSlowLinks()}: every node is reached through a {@link SlowLink}, by its port. */
+    private Map<Integer, SlowLink> slowLinks = Map.of();
+
+    /**
+     * Puts every node started by {@link #start} behind a {@link SlowLink}: the map names the link's
+     * address, so the router's calls and the replicas' streams to that node all cross it.
+     */
+    LocalCluster withSlowLinks() {
+        if (namespaces != null) {
+            throw new IllegalStateException("slow links and network namespaces do not combine");
+        }
+        slowLinks = new LinkedHashMap<>();
+        return this;
+    }
+
+    /** The slow link in front of {@code member} (after {@link #withSlowLinks()}). */
+    SlowLink slowLink(Member member) {
+        return slowLinks.get(member.port());
+    }
+
+    private Member behindSlowLink(Member node) throws IOException {
+        if (!(slowLinks instanceof LinkedHashMap)) {
+            return node;
+        }
+        SlowLink link = new SlowLink(node.host(), node.port());
+        slowLinks.put(link.port(), link);
+        return new Member(node.name(), node.host(), link.port(), node.process(), node.scheme());
     }
 
     /** (Re)starts the router on its map file; the shards are used only when there is no file yet. */
@@ -360,14 +420,22 @@ final class LocalCluster implements AutoCloseable {
     }
 
     private Member launch(String name, int port, Path jar, String... options) throws IOException {
+        return launch(name, "127.0.0.1", port, jar, options);
+    }
+
+    private Member launch(String name, String host, int port, Path jar, String... options) throws IOException {
         if (!Files.exists(jar)) {
             throw new IllegalStateException(jar + " is missing: the scenario tests run after ./mvnw package");
         }
         List<String> command = new ArrayList<>(List.of(
                 JAVA,
                 "--sun-misc-unsafe-memory-access=allow",
-                "-Dquarkus.http.host=127.0.0.1",
+                "-Dquarkus.http.host=" + host,
                 "-Dquarkus.http.port=" + port));
+        if (!host.equals("127.0.0.1")) {
+            // `ip netns exec` execs the JVM in the namespace: the pid stays the JVM's.
+            command.addAll(0, List.of("ip", "netns", "exec", namespaces.name(name)));
+        }
         ProcessBuilder builder = new ProcessBuilder(command);
         if (tlsDir != null) {
             // As ./qache up --tls: HTTPS only, the certificate reloaded by the registry, the CA
@@ -390,7 +458,7 @@ final class LocalCluster implements AutoCloseable {
                 .redirectOutput(dir.resolve(name + "-" + port + ".log").toFile())
                 .start();
         processes.add(process);
-        return new Member(name, port, process, tlsDir == null ? "http" : "https");
+        return new Member(name, host, port, process, tlsDir == null ? "http" : "https");
     }
 
     void awaitReady(Iterable<Member> members) {
@@ -423,6 +491,97 @@ final class LocalCluster implements AutoCloseable {
         }
         for (Process process : processes) {
             process.waitFor(10, TimeUnit.SECONDS);
+        }
+        if (namespaces != null) {
+            namespaces.close();
+        }
+        for (SlowLink link : slowLinks.values()) {
+            try {
+                link.close();
+            } catch (IOException ignored) {
+                // closing anyway
+            }
+        }
+    }
+
+    /**
+     * The network namespaces of a cluster's nodes: node k lives in {@code q<id>n<k>} at
+     * {@code 10.<net>.<k>.2}, this namespace's end of its veth pair is {@code 10.<net>.<k>.1}, and
+     * this namespace forwards between them, so nodes reach each other and the router reaches them.
+     */
+    private static final class Namespaces {
+        private static final java.util.concurrent.atomic.AtomicInteger CLUSTERS =
+                new java.util.concurrent.atomic.AtomicInteger(new java.util.Random().nextInt(100));
+        private final int id = CLUSTERS.incrementAndGet() % 100;
+        private final int net = 100 + id;
+        private final Map<String, Integer> index = new LinkedHashMap<>();
+
+        Namespaces() throws IOException, InterruptedException {
+            run("sysctl", "-q", "-w", "net.ipv4.ip_forward=1");
+            // A test JVM stopped from outside still removes its namespaces.
+            Runtime.getRuntime().addShutdownHook(new Thread(this::close));
+        }
+
+        String name(String node) {
+            return "q" + id + "n" + index.get(node);
+        }
+
+        String hostSide(String node) {
+            return "10." + net + "." + index.get(node) + ".1";
+        }
+
+        /** Creates the node's namespace the first time (a restart keeps it); returns its address. */
+        String create(String node) throws IOException {
+            if (index.containsKey(node)) {
+                return "10." + net + "." + index.get(node) + ".2";
+            }
+            int k = index.size() + 1;
+            index.put(node, k);
+            String ns = name(node);
+            String host = "q" + id + "h" + k;
+            String inner = "q" + id + "i" + k;
+            try {
+                run("ip", "netns", "add", ns);
+                run("ip", "link", "add", host, "type", "veth", "peer", "name", inner);
+                run("ip", "link", "set", inner, "netns", ns);
+                run("ip", "addr", "add", hostSide(node) + "/24", "dev", host);
+                run("ip", "link", "set", host, "up");
+                inside(node, "ip", "addr", "add", "10." + net + "." + k + ".2/24", "dev", inner);
+                inside(node, "ip", "link", "set", inner, "up");
+                inside(node, "ip", "link", "set", "lo", "up");
+                inside(node, "ip", "route", "add", "default", "via", hostSide(node));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException(e);
+            }
+            return "10." + net + "." + k + ".2";
+        }
+
+        void inside(String node, String... command) throws IOException, InterruptedException {
+            List<String> all = new ArrayList<>(List.of("ip", "netns", "exec", name(node)));
+            all.addAll(List.of(command));
+            run(all.toArray(String[]::new));
+        }
+
+        synchronized void close() {
+            for (String node : new ArrayList<>(index.keySet())) {
+                try {
+                    run("ip", "netns", "del", name(node)); // takes its veth pair with it
+                    index.remove(node);
+                } catch (Exception e) {
+                    // best effort: a namespace left behind is removed by its name next time
+                }
+            }
+        }
+
+        private static void run(String... command) throws IOException, InterruptedException {
+            Process process =
+                    new ProcessBuilder(command).redirectErrorStream(true).start();
+            String output =
+                    new String(process.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            if (process.waitFor() != 0) {
+                throw new IOException(String.join(" ", command) + " failed: " + output);
+            }
         }
     }
 }
