@@ -58,7 +58,11 @@ public final class Checker {
         this.shardOf = shardOf;
     }
 
-    /** An acknowledged mutation that a later read proved undone. */
+    /**
+     * An acknowledged mutation that a later read proved undone; {@code ageNanos} is the fault's start
+     * minus the acknowledgement (negative: the answer was on the wire when the fault began), -1
+     * outside the window.
+     */
     public record Undone(Op op, boolean insideWindow, long ageNanos) {}
 
     /**
@@ -69,6 +73,8 @@ public final class Checker {
     public record Result(
             int operations,
             int acknowledgedMutations,
+            int refusedMutations,
+            int unknownMutations,
             List<Undone> lostWrites,
             List<Undone> undoneDeletes,
             List<Op> invented,
@@ -96,12 +102,16 @@ public final class Checker {
         Map<String, List<Op>> mutations = new HashMap<>();
         Map<String, List<Op>> reads = new HashMap<>();
         int acknowledged = 0;
+        int refused = 0;
+        int unknown = 0;
         for (Op op : ops) {
             if (op.type() == Type.READ) {
                 reads.computeIfAbsent(op.key(), k -> new ArrayList<>()).add(op);
             } else {
                 mutations.computeIfAbsent(op.key(), k -> new ArrayList<>()).add(op);
                 acknowledged += op.outcome() == Outcome.OK ? 1 : 0;
+                refused += op.outcome() == Outcome.FAIL ? 1 : 0;
+                unknown += op.outcome() == Outcome.INFO ? 1 : 0;
             }
         }
         List<Undone> lost = new ArrayList<>();
@@ -114,6 +124,8 @@ public final class Checker {
         return new Result(
                 ops.size(),
                 acknowledged,
+                refused,
+                unknown,
                 lost,
                 undoneDeletes,
                 invented,
@@ -200,7 +212,7 @@ public final class Checker {
         for (Fault fault : faults) {
             long age = fault.startNanos() - m.completeNanos();
             if (age >= -ON_THE_WIRE_NANOS && age <= windowNanos) {
-                return new Undone(m, true, Math.max(0, age));
+                return new Undone(m, true, age);
             }
         }
         return new Undone(m, false, -1);

@@ -15,7 +15,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.HdrHistogram.Histogram;
 
 /**
- * GETs (or POSTs of 100-byte values) of random keys at a fixed rate, an open workload: requests are sent on schedule whether or
+ * GETs (or POSTs of 100-byte values, or {@code -Dqache.bench.value-bytes}) of random keys at a fixed rate, an open workload: requests are sent on schedule whether or
  * not earlier ones have answered. Two latencies are kept for each request: from the moment it was
  * due (so a stall is not hidden by sending less: no coordinated omission) and from the moment it
  * was written (what the server and the network add, without the generator's own timer slack). One
@@ -44,7 +44,8 @@ public final class FixedRateLoad {
             case "mixed" -> 10;
             default -> throw new IllegalArgumentException("mode is get, post or mixed: " + mode);
         };
-        Buffer body = Buffer.buffer("{\"value\":\"" + "v".repeat(100) + "\"}");
+        Buffer body =
+                Buffer.buffer("{\"value\":\"" + "v".repeat(Integer.getInteger("qache.bench.value-bytes", 100)) + "\"}");
         String[] uris = new String[keys];
         for (int i = 0; i < keys; i++) {
             uris[i] = "/" + prefix + i;

@@ -305,8 +305,13 @@ class FaultScenariosIT {
         });
         cluster.kill(replica);
         LocalCluster.Member restarted = cluster.restart(replica);
-        await().atMost(Duration.ofSeconds(60))
-                .until(() -> status(restarted).path("synced").asBoolean());
+        // In sync as a replica: a node without its map yet is no replica and reports nothing to sync.
+        await().atMost(Duration.ofSeconds(60)).until(() -> {
+            JsonNode s = status(restarted);
+            return s.path("role").asText().equals("replica")
+                    && s.path("synced").asBoolean()
+                    && s.path("link").asText().equals("streaming");
+        });
         running.set(false);
         writer.get();
         pool.shutdown();

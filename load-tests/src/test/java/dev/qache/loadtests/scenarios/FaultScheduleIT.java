@@ -133,13 +133,9 @@ class FaultScheduleIT {
                 faults++;
                 awaitHealthy();
                 if (kind.contains("primary") && !kind.contains("from-replica") && !kind.startsWith("slow")) {
-                    long[] back = writesBack(fault, shard, shardOf);
                     writesBackMillis
                             .computeIfAbsent(kind, k -> new ArrayList<>())
-                            .add(back[0] / 1_000_000);
-                    writesBackMillis
-                            .computeIfAbsent(kind + " (longest wait)", k -> new ArrayList<>())
-                            .add(back[1] / 1_000_000);
+                            .add(writesBack(fault, shard, shardOf) / 1_000_000);
                 }
                 Thread.sleep(500); // quiet time between faults, so each is judged on its own
             }
@@ -402,14 +398,12 @@ class FaultScheduleIT {
     }
 
     /**
-     * For the writes to the fault's shard invoked from its start until 10 s after it ended: when,
-     * after the start, the last one that was not acknowledged within 200 ms was invoked (writes
-     * invoked later were all answered promptly: "writes back"), and when the last of them completed
-     * (the longest a write waited: one sent to a frozen primary waits for it to wake or for the
-     * forward timeout). Nanoseconds after the fault's start: {back, waited}.
+     * How long after the fault began the last write to its shard invoked from then on was answered,
+     * of those not answered within 200 ms: the writes that met the fault are answered by then, and
+     * every later one promptly. (A write sent to a frozen primary waits until it wakes, or for the
+     * forward timeout: the router cannot tell whether it was applied, so it does not resend it.)
      */
-    private long[] writesBack(History.Fault fault, String shard, java.util.function.Function<String, String> shardOf) {
-        long back = fault.startNanos();
+    private long writesBack(History.Fault fault, String shard, java.util.function.Function<String, String> shardOf) {
         long waited = fault.startNanos();
         for (Op op : history.ops()) {
             if (op.type() == Type.READ
@@ -423,11 +417,10 @@ class FaultScheduleIT {
                     && op.completeNanos() - op.invokeNanos()
                             < Duration.ofMillis(200).toNanos();
             if (!prompt) {
-                back = Math.max(back, op.invokeNanos());
                 waited = Math.max(waited, op.completeNanos());
             }
         }
-        return new long[] {back - fault.startNanos(), waited - fault.startNanos()};
+        return waited - fault.startNanos();
     }
 
     private static String report(Checker.Result result, int faults, Map<String, List<Long>> writesBack) {
@@ -441,6 +434,12 @@ class FaultScheduleIT {
                 result.acknowledgedMutations()));
         out.append(String.format(
                 Locale.ROOT,
+                "writes and deletes: %d acknowledged, %d refused (not applied), %d unknown%n",
+                result.acknowledgedMutations(),
+                result.refusedMutations(),
+                result.unknownMutations()));
+        out.append(String.format(
+                Locale.ROOT,
                 "lost writes: %d (outside the window: %d); undone deletes/overwrites: %d (outside: %d);"
                         + " invented: %d%n",
                 result.lostWrites().size(),
@@ -450,7 +449,9 @@ class FaultScheduleIT {
                 result.invented().size()));
         out.append(String.format(
                 Locale.ROOT,
-                "ages of the lost (fault start - acknowledgement): p50 %s ms, p99 %s ms, max %s ms%n",
+                "ages of the undone (fault start - acknowledgement; negative: acknowledged as the fault began):"
+                        + " min %s ms, p50 %s ms, p99 %s ms, max %s ms%n",
+                percentile(ages, 0.0),
                 percentile(ages, 0.5),
                 percentile(ages, 0.99),
                 percentile(ages, 1.0)));
@@ -465,7 +466,7 @@ class FaultScheduleIT {
             sorted.sort(Long::compare);
             out.append(String.format(
                     Locale.ROOT,
-                    "writes back after %s: median %d ms of %s%n",
+                    "writes back after %s (the last slow write answered): median %d ms of %s%n",
                     kind,
                     sorted.get(sorted.size() / 2),
                     sorted));
@@ -490,7 +491,7 @@ class FaultScheduleIT {
         if (sortedNanos.isEmpty()) {
             return "-";
         }
-        int at = (int) Math.min(sortedNanos.size() - 1, Math.ceil(q * sortedNanos.size()) - 1);
+        int at = (int) Math.min(sortedNanos.size() - 1, Math.max(0, Math.ceil(q * sortedNanos.size()) - 1));
         return Long.toString(sortedNanos.get(Math.max(0, at)) / 1_000_000);
     }
 }

@@ -91,7 +91,7 @@ public class Replication {
         this.store = store;
         this.ownership = ownership;
         this.vertx = vertx;
-        this.log = new ReplicationLog((int) config.replication().backlogSize().asLongValue());
+        this.log = new ReplicationLog(config.replication().backlogSize().asLongValue());
         this.metrics = new ReplicationMetrics(registry);
         this.credentials = credentials;
         this.promotions = Counter.builder("qache.replication.promotions")
@@ -99,6 +99,19 @@ public class Replication {
                 .register(registry);
         this.demotions = Counter.builder("qache.replication.demotions")
                 .description("Times this node stopped being a primary and became a replica")
+                .register(registry);
+        Gauge.builder("qache.replication.backlog", log, ReplicationLog::capacity)
+                .baseUnit("bytes")
+                .description("Memory held for the replication backlog (qache.node.replication.backlog-size)")
+                .register(registry);
+        Gauge.builder(
+                        "qache.replication.sync.buffered",
+                        sessions,
+                        all -> all.stream()
+                                .mapToLong(PrimarySession::bufferedBytes)
+                                .sum())
+                .baseUnit("bytes")
+                .description("Stream held for replicas beyond the backlog, all replicas together (on the primary)")
                 .register(registry);
         Gauge.builder("qache.replication.offset", log, ReplicationLog::offset)
                 .description("This node's replication offset: bytes of the stream written or applied")
@@ -441,6 +454,7 @@ public class Replication {
         status.put("previousId", log.previousId());
         status.put("previousEnd", log.previousEnd());
         status.put("backlogStart", log.startOffset());
+        status.put("backlogBytes", log.capacity());
         ReplicaLink following = link;
         if (following != null) {
             status.put("primary", following.primary());

@@ -34,7 +34,15 @@ public final class ReplicationLog implements ChangeListener {
     /** The replication id of a log that holds no complete history (a replica in a full sync). */
     public static final String NO_HISTORY = "";
 
-    private final byte[] ring;
+    /**
+     * The ring, in chunks of {@link #CHUNK} bytes (the last may be shorter), so a backlog may be
+     * larger than one array can be; byte {@code i} of the ring is {@code chunks[i / CHUNK][i % CHUNK]}.
+     */
+    private final byte[][] chunks;
+
+    private final long capacity;
+
+    static final int CHUNK = 1 << 20;
     private final List<Runnable> tails = new CopyOnWriteArrayList<>();
 
     /** Offset of the oldest byte kept; guarded by this. */
@@ -50,11 +58,16 @@ public final class ReplicationLog implements ChangeListener {
     /** Header scratch for SET records; guarded by this. */
     private final byte[] header = new byte[SET_HEADER];
 
-    public ReplicationLog(int capacity) {
+    public ReplicationLog(long capacity) {
         if (capacity < 1024) {
             throw new IllegalArgumentException("backlog must be at least 1 KiB: " + capacity);
         }
-        this.ring = new byte[capacity];
+        this.capacity = capacity;
+        int count = (int) ((capacity + CHUNK - 1) / CHUNK);
+        this.chunks = new byte[count][];
+        for (int i = 0; i < count; i++) {
+            chunks[i] = new byte[(int) Math.min(CHUNK, capacity - (long) i * CHUNK)];
+        }
         this.replicationId = newId();
     }
 
@@ -64,8 +77,9 @@ public final class ReplicationLog implements ChangeListener {
         return HexFormat.of().formatHex(random);
     }
 
-    public int capacity() {
-        return ring.length;
+    /** The backlog's size in bytes: memory this node holds for it whatever its role. */
+    public long capacity() {
+        return capacity;
     }
 
     /** Called with each batch of new records; must be quick (it runs under store locks). */
@@ -139,10 +153,7 @@ public final class ReplicationLog implements ChangeListener {
         }
         int length = (int) Math.min(maxBytes, end - from);
         byte[] out = new byte[length];
-        int position = (int) (from % ring.length);
-        int first = Math.min(length, ring.length - position);
-        System.arraycopy(ring, position, out, 0, first);
-        System.arraycopy(ring, 0, out, first, length - first);
+        copy(from, out, 0, length, false);
         return out;
     }
 
@@ -198,19 +209,38 @@ public final class ReplicationLog implements ChangeListener {
     }
 
     private void write(byte[] source, int offset, int length) {
-        if (length >= ring.length) {
+        if (length >= capacity) {
             // A record as large as the whole backlog: only its tail fits; no replica can continue
             // from before it, which is what start says.
-            offset += length - ring.length;
-            end += length - ring.length;
-            length = ring.length;
+            int skip = (int) (length - capacity);
+            offset += skip;
+            end += skip;
+            length -= skip;
         }
-        int position = (int) (end % ring.length);
-        int first = Math.min(length, ring.length - position);
-        System.arraycopy(source, offset, ring, position, first);
-        System.arraycopy(source, offset + first, ring, 0, length - first);
+        copy(end, source, offset, length, true);
         end += length;
-        start = Math.max(start, end - ring.length);
+        start = Math.max(start, end - capacity);
+    }
+
+    /**
+     * Copies {@code length} bytes between the ring, from stream offset {@code at}, and {@code
+     * bytes[offset..]}: into the ring when {@code in}, out of it otherwise; wraps and crosses chunks.
+     */
+    private void copy(long at, byte[] bytes, int offset, int length, boolean in) {
+        long position = at % capacity;
+        while (length > 0) {
+            byte[] chunk = chunks[(int) (position / CHUNK)];
+            int within = (int) (position % CHUNK);
+            int n = Math.min(length, chunk.length - within);
+            if (in) {
+                System.arraycopy(bytes, offset, chunk, within, n);
+            } else {
+                System.arraycopy(chunk, within, bytes, offset, n);
+            }
+            offset += n;
+            length -= n;
+            position = (position + n) % capacity;
+        }
     }
 
     static void putLong(byte[] b, int at, long v) {

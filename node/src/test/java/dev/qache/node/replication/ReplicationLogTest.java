@@ -122,6 +122,25 @@ class ReplicationLogTest {
         assertThat(log.read(from + 1000, 1024)).isEqualTo(reference.read(from + 1000, 1024));
     }
 
+    /** A backlog of several chunks (the ring is an array of 1 MiB arrays), wrapped twice. */
+    @Test
+    void aBacklogOfSeveralChunks_readsAcrossChunkEdgesAndTheWrap() {
+        long capacity = 2L * ReplicationLog.CHUNK + 777;
+        ReplicationLog log = new ReplicationLog(capacity);
+        ReplicationLog reference = new ReplicationLog(16L * ReplicationLog.CHUNK);
+        java.util.Random random = new java.util.Random(3);
+        while (log.offset() < 2 * capacity + 12_345) {
+            byte[] e = entry("k" + random.nextInt(1000), "y".repeat(random.nextInt(70_000)));
+            log.stored(e, 1);
+            reference.stored(e, 1);
+        }
+        assertThat(log.capacity()).isEqualTo(capacity);
+        assertThat(log.startOffset()).isEqualTo(log.offset() - capacity);
+        for (long from = log.startOffset(); from < log.offset(); from += 250_001) {
+            assertThat(log.read(from, 300_000)).as("from %d", from).isEqualTo(reference.read(from, 300_000));
+        }
+    }
+
     @Test
     void aRecordLargerThanTheRing_leavesOnlyItsTail() {
         ReplicationLog log = new ReplicationLog(1024);
