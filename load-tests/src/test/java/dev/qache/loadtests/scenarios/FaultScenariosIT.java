@@ -25,8 +25,9 @@ import org.junit.jupiter.api.Timeout;
  * The faults Wave 1 lost data or availability under, one scenario each, on real processes: a
  * pause of the primary while its only replica is not synced, a primary restarted empty, a paused
  * primary that wakes up after it was replaced, a short pause under read load, a half-open
- * replication link, and a full sync under steady writes with a small backlog. Each failed before
- * the fix it names (docs/ARCHITECTURE.md, "Fencing and promotion").
+ * replication link, and a full sync under steady writes with a small backlog. Each reproduces the
+ * conditions of a loss reported against Wave 1 (issue 14) and checks the rule that now prevents it
+ * (docs/ARCHITECTURE.md, "Fencing", "Promotion", "Full sync").
  */
 @Timeout(600)
 class FaultScenariosIT {

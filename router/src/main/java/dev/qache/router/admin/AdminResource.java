@@ -89,7 +89,8 @@ public class AdminResource {
      * A node as the admin API shows it: its role in the map, its health as the failure detector
      * sees it ({@code up}, {@code suspect}, {@code down}), and from its last status: the role it
      * reports, its replication offset, how far it trails its primary (replicas), its link to the
-     * primary, and its store figures.
+     * primary, its store figures, and what is left of its write lease (a primary takes writes only
+     * while that is above 0).
      */
     public record NodeView(
             String address,
@@ -104,7 +105,8 @@ public class AdminResource {
             Long memoryLimitBytes,
             Long hits,
             Long misses,
-            Long epoch) {}
+            Long epoch,
+            Long leaseRemainingMillis) {}
 
     /**
      * A shard: its slots, its nodes (the primary first), its last promotion since the router
@@ -175,6 +177,7 @@ public class AdminResource {
                     null,
                     null,
                     null,
+                    null,
                     null);
         }
         Long offset = status.getLong("offset");
@@ -192,7 +195,8 @@ public class AdminResource {
                 status.getLong("memoryLimitBytes"),
                 status.getLong("hits"),
                 status.getLong("misses"),
-                status.getLong("epoch"));
+                status.getLong("epoch"),
+                status.getLong("leaseRemainingMillis"));
     }
 
     /**

@@ -120,7 +120,11 @@ public class Failover {
     /** Every probe interval, on an event loop: what each shard needs, acted on by the worker. */
     private void check() {
         long now = System.nanoTime();
+        boolean starting = monitor.uptime().compareTo(config.startupGrace()) < 0;
         for (Shard shard : cluster.current().shards().values()) {
+            if (starting && !monitor.answeredSinceStart(shard.primary())) {
+                continue; // just started: its primary gets the grace period (see review)
+            }
             var decision = decide(shard, now);
             switch (decision) {
                 case Promotion.Blocked blocked -> {
