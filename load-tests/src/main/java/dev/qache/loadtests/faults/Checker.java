@@ -162,14 +162,9 @@ public final class Checker {
                     mustSee = i;
                 }
             }
-            Map.Entry<Long, Integer> earlier =
-                    seenBy.headMap(read.invokeNanos() - stalenessNanos, false).isEmpty()
-                            ? null
-                            : seenBy.headMap(read.invokeNanos() - stalenessNanos, false).entrySet().stream()
-                                    .max(Map.Entry.comparingByValue())
-                                    .orElse(null);
-            if (earlier != null) {
-                mustSee = Math.max(mustSee, earlier.getValue());
+            Map<Long, Integer> earlier = seenBy.headMap(read.invokeNanos() - stalenessNanos, false);
+            if (!earlier.isEmpty()) {
+                mustSee = Math.max(mustSee, java.util.Collections.max(earlier.values()));
             }
             int saw;
             if (read.value() == null) {

@@ -3,9 +3,12 @@ package dev.qache.node.migration;
 import dev.qache.edge.ClusterTls;
 import dev.qache.node.api.Problem;
 import dev.qache.node.cluster.SlotOwnership;
+import dev.qache.node.cluster.WriteLease;
+import dev.qache.node.cluster.WritePause;
 import dev.qache.node.replication.Records;
 import dev.qache.node.security.Credentials;
 import dev.qache.node.store.Store;
+import dev.qache.protocol.Fencing;
 import dev.qache.protocol.Slots;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -53,14 +56,14 @@ public class SlotTransfer {
     private final ExecutorService dropper = Executors.newSingleThreadExecutor(
             Thread.ofPlatform().daemon().name("qache-slot-drop").factory());
 
-    private final dev.qache.node.cluster.WriteLease lease;
-    private final dev.qache.node.cluster.WritePause pause;
+    private final WriteLease lease;
+    private final WritePause pause;
 
     SlotTransfer(
             Store store,
             SlotOwnership ownership,
-            dev.qache.node.cluster.WriteLease lease,
-            dev.qache.node.cluster.WritePause pause,
+            WriteLease lease,
+            WritePause pause,
             Vertx vertx,
             Credentials credentials,
             ClusterTls tls) {
@@ -176,8 +179,9 @@ public class SlotTransfer {
                                         + result.cause().getMessage());
                         return;
                     }
-                    if (pause.paused(System.nanoTime(), lease.valid(System.nanoTime(), ownership.epoch()))) {
-                        ctx.response().putHeader(dev.qache.protocol.Fencing.REFUSED, dev.qache.protocol.Fencing.PAUSED);
+                    long now = System.nanoTime();
+                    if (pause.paused(now, lease.valid(now, ownership.epoch()))) {
+                        ctx.response().putHeader(Fencing.REFUSED, Fencing.PAUSED);
                         Problem.send(
                                 ctx.response(),
                                 503,

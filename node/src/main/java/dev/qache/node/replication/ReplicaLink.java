@@ -9,6 +9,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.WebSocket;
 import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketConnectOptions;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import org.jboss.logging.Logger;
@@ -48,7 +49,7 @@ final class ReplicaLink {
     private final Records snapshotRecords;
 
     private final ReplicationMetrics metrics;
-    private final java.util.concurrent.atomic.AtomicBoolean synced;
+    private final AtomicBoolean synced;
     private final long heartbeatMillis;
     private final long idleTimeoutNanos;
 
@@ -81,7 +82,7 @@ final class ReplicaLink {
             ReplicationLog log,
             Store store,
             ReplicationMetrics metrics,
-            java.util.concurrent.atomic.AtomicBoolean synced,
+            AtomicBoolean synced,
             java.time.Duration heartbeat,
             java.time.Duration idleTimeout) {
         this.vertx = vertx;

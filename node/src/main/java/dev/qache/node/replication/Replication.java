@@ -30,6 +30,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.jboss.logging.Logger;
 
 /**
@@ -61,7 +62,7 @@ public class Replication {
      * the start of a full sync until its snapshot ends, and from a demotion until the node has
      * synced with its new primary (what it had may differ from the new primary's history).
      */
-    private final java.util.concurrent.atomic.AtomicBoolean synced = new java.util.concurrent.atomic.AtomicBoolean();
+    private final AtomicBoolean synced = new AtomicBoolean();
 
     private final Set<PrimarySession> sessions = ConcurrentHashMap.newKeySet();
     private final Counter promotions;

@@ -9,6 +9,7 @@ import dev.qache.router.cluster.ClusterState;
 import dev.qache.router.cluster.MapPusher;
 import dev.qache.router.cluster.Shard;
 import dev.qache.router.config.AdminConfig;
+import dev.qache.router.failover.Availability;
 import dev.qache.router.failover.Failover;
 import dev.qache.router.failover.NodeMonitor;
 import dev.qache.router.migration.Migration;
@@ -57,7 +58,7 @@ public class AdminResource {
     private final ClusterState cluster;
     private final NodeMonitor monitor;
     private final Failover failover;
-    private final dev.qache.router.failover.Availability availability;
+    private final Availability availability;
     private final MigrationRunner migrations;
     private final MapPusher pusher;
     private final AdminConfig config;
@@ -72,7 +73,7 @@ public class AdminResource {
             ClusterState cluster,
             NodeMonitor monitor,
             Failover failover,
-            dev.qache.router.failover.Availability availability,
+            Availability availability,
             MigrationRunner migrations,
             MapPusher pusher,
             AdminConfig config) {

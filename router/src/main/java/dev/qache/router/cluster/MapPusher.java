@@ -3,6 +3,7 @@ package dev.qache.router.cluster;
 import dev.qache.edge.ClusterTls;
 import dev.qache.protocol.Fencing;
 import dev.qache.router.config.ClusterConfig;
+import dev.qache.router.failover.NodeMonitor;
 import dev.qache.router.security.Credentials;
 import io.quarkus.runtime.StartupEvent;
 import io.vertx.core.Future;
@@ -40,7 +41,7 @@ public class MapPusher {
     /** Last outcome per node, so that a node that stays down is logged once, not every interval. */
     private final Map<String, String> lastOutcome = new ConcurrentHashMap<>();
 
-    private final dev.qache.router.failover.NodeMonitor monitor;
+    private final NodeMonitor monitor;
 
     MapPusher(
             Vertx vertx,
@@ -48,7 +49,7 @@ public class MapPusher {
             ClusterConfig config,
             Credentials credentials,
             ClusterTls tls,
-            dev.qache.router.failover.NodeMonitor monitor) {
+            NodeMonitor monitor) {
         this.monitor = monitor;
         this.credentials = credentials;
         this.vertx = vertx;

@@ -162,19 +162,16 @@ public class NodeMonitor {
         if (leases.apply(node) == null || !renewing.add(node)) {
             return;
         }
-        long timeout =
-                Math.max(config.probeTimeout().toMillis(), config.writeLease().toMillis());
+        long timeout = probeCallTimeoutMillis();
         context.runOnContext(ignored -> fetchStatus(node, timeout, null)
                 .compose(status -> {
-                    answeredNanos.put(node, System.nanoTime());
-                    statuses.put(node, status);
+                    answered(node, status);
                     return fetchStatus(node, timeout, leases.apply(node));
                 })
                 .onComplete(result -> {
                     renewing.remove(node);
                     if (result.succeeded()) {
-                        answeredNanos.put(node, System.nanoTime());
-                        statuses.put(node, result.result());
+                        answered(node, result.result());
                     }
                 }));
     }
@@ -185,7 +182,11 @@ public class NodeMonitor {
      * carries one, so the primary takes writes under the new map at once.
      */
     public void grantLease(String node, long epoch, RequestOptions request) {
-        String history = leases.apply(node);
+        addLease(request, node, leases.apply(node), epoch);
+    }
+
+    /** The lease headers for {@code history} (none when null, or when no nonce is known yet). */
+    private void addLease(RequestOptions request, String node, String history, long epoch) {
         String nonce = history == null ? null : leaseNonce(node);
         if (nonce != null) {
             request.putHeader(Fencing.LEASE_NONCE, nonce)
@@ -197,6 +198,21 @@ public class NodeMonitor {
         }
     }
 
+    /** Records a status answer of {@code node}, received now. */
+    private void answered(String node, JsonObject status) {
+        answeredNanos.put(node, System.nanoTime());
+        statuses.put(node, status);
+    }
+
+    /**
+     * How long a probe's call may wait: the detector counts a probe not answered within the probe
+     * timeout as failed, but a late answer still brings a nonce to renew the lease with (under
+     * load, answers come late long before a node is down).
+     */
+    private long probeCallTimeoutMillis() {
+        return Math.max(config.probeTimeout().toMillis(), config.writeLease().toMillis());
+    }
+
     private Future<JsonObject> fetchStatus(String node, long timeoutMillis, String leaseHistory) {
         int colon = node.lastIndexOf(':');
         RequestOptions request = new RequestOptions()
@@ -206,16 +222,7 @@ public class NodeMonitor {
                 .setURI("/_internal/status")
                 .setIdleTimeout(timeoutMillis)
                 .putHeader("Authorization", credentials.clusterAuthorization());
-        String nonce = leaseHistory == null ? null : leaseNonce(node);
-        if (nonce != null) {
-            request.putHeader(Fencing.LEASE_NONCE, nonce)
-                    .putHeader(
-                            Fencing.LEASE_MILLIS,
-                            Long.toString(config.writeLease().toMillis()))
-                    .putHeader(
-                            Fencing.LEASE_EPOCH, Long.toString(cluster.current().epoch()))
-                    .putHeader(Fencing.LEASE_HISTORY, leaseHistory);
-        }
+        addLease(request, node, leaseHistory, cluster.current().epoch());
         return client.request(request)
                 .compose(r -> r.send().compose(response -> {
                     if (response.statusCode() != 200) {
@@ -275,16 +282,10 @@ public class NodeMonitor {
         List<Transition> transitions = new ArrayList<>();
         for (Probe probe : detector.tick(System.nanoTime(), transitions)) {
             String lease = leases.apply(probe.node());
-            // The detector counts a probe not answered within the probe timeout as failed; the
-            // call itself may wait longer, so that a late answer still brings a nonce to renew
-            // the lease with (under load, answers come late long before a node is down).
-            long callTimeout = Math.max(
-                    config.probeTimeout().toMillis(), config.writeLease().toMillis());
-            fetchStatus(probe.node(), callTimeout, lease).onComplete(result -> {
+            fetchStatus(probe.node(), probeCallTimeoutMillis(), lease).onComplete(result -> {
                 List<Transition> answered = new ArrayList<>();
                 if (result.succeeded()) {
-                    answeredNanos.put(probe.node(), System.nanoTime());
-                    statuses.put(probe.node(), result.result());
+                    answered(probe.node(), result.result());
                     detector.succeeded(probe.node(), probe.sequence(), answered);
                 } else {
                     LOG.debugf("probe %d of %s failed: %s", probe.sequence(), probe.node(), result.cause());

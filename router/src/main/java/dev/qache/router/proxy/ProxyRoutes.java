@@ -7,6 +7,7 @@ import dev.qache.protocol.Problems;
 import dev.qache.protocol.Slots;
 import dev.qache.router.cluster.ClusterMap;
 import dev.qache.router.cluster.ClusterState;
+import dev.qache.router.cluster.MapPusher;
 import dev.qache.router.cluster.Shard;
 import dev.qache.router.config.RouterConfig;
 import dev.qache.router.failover.Availability;
@@ -112,7 +113,7 @@ public class ProxyRoutes {
 
     private final Credentials credentials;
     private final Availability availability;
-    private final dev.qache.router.cluster.MapPusher pusher;
+    private final MapPusher pusher;
 
     ProxyRoutes(
             Vertx vertx,
@@ -123,7 +124,7 @@ public class ProxyRoutes {
             Credentials credentials,
             ClusterTls tls,
             Availability availability,
-            dev.qache.router.cluster.MapPusher pusher) {
+            MapPusher pusher) {
         this.cluster = cluster;
         this.availability = availability;
         this.pusher = pusher;
@@ -254,11 +255,11 @@ public class ProxyRoutes {
             // A primary known to be down is not waited for: a replica answers at once.
             boolean primaryDown = monitor.health(shard.primary()) == FailureDetector.Health.DOWN;
             String first = primaryDown && !shard.replicas().isEmpty() ? replicaOf(shard) : shard.primary();
-            send(ctx, shard, first, method, null, 1 + config.getRetries(), startNanos, false);
+            send(ctx, shard, first, method, null, 1 + config.getRetries(), startNanos);
             return;
         }
         Buffer body = method == HttpMethod.POST ? ctx.body().buffer() : null;
-        send(ctx, shard, shard.primary(), method, body, 1, startNanos, true);
+        send(ctx, shard, shard.primary(), method, body, 1, startNanos);
     }
 
     /*
@@ -315,7 +316,7 @@ public class ProxyRoutes {
         } else {
             // A write goes to the target's primary by the usual path: its 421s and refusals
             // (the target may not hold a lease yet) are handled and retried there.
-            send(ctx, to, to.primary(), method, body, 1, startNanos, true);
+            send(ctx, to, to.primary(), method, body, 1, startNanos);
             return;
         }
         answer.onComplete(result -> {
@@ -422,8 +423,8 @@ public class ProxyRoutes {
             HttpMethod method,
             Buffer body,
             int attemptsLeft,
-            long startNanos,
-            boolean write) {
+            long startNanos) {
+        boolean write = method != HttpMethod.GET;
         // A GET to a primary that has replicas gets a short wait: past it, a replica is asked.
         long timeout = method == HttpMethod.GET
                         && node.equals(shard.primary())
@@ -432,7 +433,7 @@ public class ProxyRoutes {
                 : timeoutMillis;
         RequestOptions options = options(ctx, node, method, timeout);
         HttpClient client = clients.get();
-        breakerFor(node, method != HttpMethod.GET)
+        breakerFor(node, write)
                 .get(() -> client.request(options)
                         .compose(request -> body == null ? request.send() : request.send(body))
                         .compose(response -> response.body().map(bytes -> new Answer(response, bytes)))
@@ -451,7 +452,7 @@ public class ProxyRoutes {
                         // it where the map now says.
                         Shard now = cluster.current().shards().get(shard.id());
                         if (now != null && !now.primary().equals(node)) {
-                            send(ctx, now, now.primary(), method, body, 1, startNanos, true);
+                            send(ctx, now, now.primary(), method, body, 1, startNanos);
                             return;
                         }
                         if (followOwnerOnce(ctx, method, body, answer, node)) {
@@ -471,7 +472,7 @@ public class ProxyRoutes {
                         String next = shard.replicas().isEmpty()
                                 ? shard.primary()
                                 : node.equals(shard.primary()) ? replicaOf(shard) : shard.primary();
-                        send(ctx, shard, next, method, body, attemptsLeft - 1, startNanos, false);
+                        send(ctx, shard, next, method, body, attemptsLeft - 1, startNanos);
                     } else if (failure instanceof CircuitBreakerOpenException) {
                         record(shard, "circuit-open", startNanos);
                         unavailable(
@@ -549,7 +550,7 @@ public class ProxyRoutes {
                         forward(ctx);
                         return;
                     }
-                    send(ctx, now, now.primary(), method, body, 1, startNanos, true);
+                    send(ctx, now, now.primary(), method, body, 1, startNanos);
                 }));
         return true;
     }
