@@ -19,7 +19,12 @@ public final class Slots {
     private Slots() {}
 
     public static int of(byte[] key) {
-        return (int) (XXH3.hashBytes(key) >>> 32) & (COUNT - 1);
+        return ofHash(XXH3.hashBytes(key));
+    }
+
+    /** The slot of a key whose XXH3 hash is {@code hash}. */
+    public static int ofHash(long hash) {
+        return (int) (hash >>> 32) & (COUNT - 1);
     }
 
     /** The slot's fixed point on the 64-bit ring: slots are spaced evenly around it. */

@@ -13,6 +13,7 @@ import dev.qache.node.store.StoredValue;
 import dev.qache.protocol.Fencing;
 import dev.qache.protocol.KeyCodec;
 import dev.qache.protocol.Problems;
+import dev.qache.protocol.SlotCopy;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
@@ -127,6 +128,9 @@ public class DataRoutes {
         StoredValue hit = store.get(key.bytes());
         HttpServerResponse response = ctx.response();
         if (hit == null) {
+            if (slots.mayBeOnSource(key.bytes())) {
+                response.headers().set(SlotCopy.IMPORT, SlotCopy.PENDING);
+            }
             Problem.send(response, 404, "not-found", "Not Found", "no live value for this key");
             return;
         }

@@ -89,6 +89,16 @@ public final class SlotOwnership {
     }
 
     /**
+     * Whether this node may hand out the keys of {@code slot} to a migration's target: it is the
+     * primary of the shard that owns the slot (not a target importing it). A node without a map
+     * serves every key.
+     */
+    public boolean exports(int slot) {
+        View v = view.get();
+        return v == null || (v.role == Role.PRIMARY && v.owned.get(slot) && !v.importing.get(slot));
+    }
+
+    /**
      * Applies a pushed map; {@code self} is this node's address as the map names it.
      *
      * <p>Before the new map takes effect, {@code dropStale} drops the keys of every slot this

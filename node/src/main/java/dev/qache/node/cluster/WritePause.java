@@ -14,6 +14,33 @@ public final class WritePause {
     private volatile boolean paused;
     private volatile long deadlineNanos;
 
+    /** Writes in progress off the event loops (a slot import's chunk on a worker thread). */
+    private final java.util.concurrent.atomic.AtomicInteger busy = new java.util.concurrent.atomic.AtomicInteger();
+
+    /**
+     * A write off the event loops begins, unless writes are paused (then false, and nothing is to
+     * be applied); one that began ends with {@link #exit}. The count goes up before the pause is
+     * read, and a hand-off sets the pause before it reads the count ({@link #idle}), so either the
+     * write sees the pause or the hand-off waits for the write.
+     */
+    public boolean tryEnter(long nowNanos, boolean leaseValid) {
+        busy.incrementAndGet();
+        if (paused(nowNanos, leaseValid)) {
+            busy.decrementAndGet();
+            return false;
+        }
+        return true;
+    }
+
+    public void exit() {
+        busy.decrementAndGet();
+    }
+
+    /** Whether no write that began with {@link #tryEnter} is still being applied. */
+    public boolean idle() {
+        return busy.get() == 0;
+    }
+
     /** Pauses writes until {@link #end}, a new map, or {@code deadlineNanos} (see the class comment). */
     public void begin(long deadlineNanos) {
         this.deadlineNanos = deadlineNanos;

@@ -36,6 +36,25 @@ public interface NodeConfig {
 
     Replication replication();
 
+    Migration migration();
+
+    interface Migration {
+        /**
+         * Memory for the keys that change on this node while their slots import (a migration's
+         * target remembers them so that the copy never overwrites them): taken from the heap left
+         * outside the store's limit. Past it, a slot's every key counts as changed.
+         */
+        @WithDefault("32M")
+        MemorySize touchedLimit();
+
+        /**
+         * Most bytes of one slot's entries a copy moves per request: what a source's export and a
+         * target's import hold per slot in flight (one larger entry still moves whole).
+         */
+        @WithDefault("1M")
+        MemorySize chunkSize();
+    }
+
     interface Replication {
         /**
          * Bytes of the replication stream kept for replicas that reconnect; one that fell further

@@ -244,6 +244,11 @@ public class Replication {
         return outcome;
     }
 
+    /** The offset of the last write this node's log holds. */
+    public long offset() {
+        return log.offset();
+    }
+
     /** The replication history this node's log holds ({@link ReplicationLog#NO_HISTORY} mid-sync). */
     public String history() {
         return log.replicationId();
@@ -354,7 +359,8 @@ public class Replication {
      *  1. Pause every write path (client writes and deletes, slot imports): each is refused with
      *     Qache-Refused: paused, nothing applied, and the router sends it again later.
      *  2. Let every event loop finish the handler it is running: once each has run a task queued
-     *     after the pause, no write that passed the check before it is still being applied.
+     *     after the pause, no write that passed the check before it is still being applied; and
+     *     wait until no slot import's chunk is being applied on a worker thread (WritePause#idle).
      *  3. The log's end is now the shard's final offset. Wait until the replica has acknowledged
      *     it (bounded by the timeout).
      *  4. Answer {"offset": .., "replicationId": ..}; the router then flips the map. The pause
@@ -405,31 +411,40 @@ public class Replication {
         java.util.concurrent.atomic.AtomicInteger loops = new java.util.concurrent.atomic.AtomicInteger();
         io.netty.channel.EventLoopGroup group = vertx.nettyEventLoopGroup();
         group.forEach(executor -> loops.incrementAndGet());
-        Runnable drained = () -> context.runOnContext(ignored -> {
-            long offset = log.offset();
-            String history = log.replicationId();
-            vertx.setPeriodic(2, id -> {
-                if (ownership.epoch() != epoch) {
-                    vertx.cancelTimer(id);
-                    Problem.send(ctx.response(), 409, "map-changed", "Conflict", "a new map arrived meanwhile");
-                } else if (replica.acknowledged() >= offset) {
-                    vertx.cancelTimer(id);
-                    LOG.infof("hand-off: %s has every write up to offset %d; writes stay paused", to, offset);
-                    ctx.response()
-                            .putHeader("Content-Type", "application/json")
-                            .end("{\"offset\":" + offset + ",\"replicationId\":\"" + history + "\"}");
-                } else if (System.nanoTime() - deadline > 0) {
-                    vertx.cancelTimer(id);
-                    pause.end();
-                    Problem.send(
-                            ctx.response(),
-                            503,
-                            "catch-up-timeout",
-                            "Service Unavailable",
-                            to + " did not acknowledge offset " + offset + " in time; writes resumed");
-                }
-            });
-        });
+        // The final offset, read once no write is being applied any more (-1 until then).
+        long[] finalOffset = {-1};
+        String[] history = {""};
+        Runnable drained = () -> context.runOnContext(ignored -> vertx.setPeriodic(2, id -> {
+            boolean late = System.nanoTime() - deadline > 0;
+            if (ownership.epoch() != epoch) {
+                vertx.cancelTimer(id);
+                Problem.send(ctx.response(), 409, "map-changed", "Conflict", "a new map arrived meanwhile");
+                return;
+            }
+            if (finalOffset[0] < 0 && pause.idle()) {
+                // Step 2 for writes off the event loops (a slot import's chunk on a worker thread).
+                finalOffset[0] = log.offset();
+                history[0] = log.replicationId();
+            }
+            if (finalOffset[0] >= 0 && replica.acknowledged() >= finalOffset[0]) {
+                vertx.cancelTimer(id);
+                LOG.infof("hand-off: %s has every write up to offset %d; writes stay paused", to, finalOffset[0]);
+                ctx.response()
+                        .putHeader("Content-Type", "application/json")
+                        .end("{\"offset\":" + finalOffset[0] + ",\"replicationId\":\"" + history[0] + "\"}");
+            } else if (late) {
+                vertx.cancelTimer(id);
+                pause.end();
+                Problem.send(
+                        ctx.response(),
+                        503,
+                        "catch-up-timeout",
+                        "Service Unavailable",
+                        finalOffset[0] < 0
+                                ? "a slot import was still being applied at the deadline; writes resumed"
+                                : to + " did not acknowledge offset " + finalOffset[0] + " in time; writes resumed");
+            }
+        }));
         group.forEach(executor -> executor.execute(() -> {
             if (loops.decrementAndGet() == 0) {
                 drained.run();

@@ -1,5 +1,8 @@
 package dev.qache.node.store;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalLong;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import org.jspecify.annotations.Nullable;
@@ -50,6 +53,9 @@ public final class SegmentedLruStore implements Store {
 
     /** Told of every change, under the segment lock; see {@link ChangeListener}. */
     private volatile ChangeListener listener = ChangeListener.NONE;
+
+    /** Told of every removal, under the segment lock; see {@link RemovalWatcher}. */
+    private volatile RemovalWatcher watcher = RemovalWatcher.NONE;
 
     /** Where the next sweep starts, so that every segment gets swept. Racy by design. */
     private int sweepCursor;
@@ -102,7 +108,7 @@ public final class SegmentedLruStore implements Store {
                 } else if (isExpired(node, now)) {
                     segment.remove(node, hash);
                     release(node);
-                    listener.removed(node.data);
+                    removed(node);
                     expired = true;
                 } else {
                     segment.touch(node, (int) now);
@@ -189,7 +195,7 @@ public final class SegmentedLruStore implements Store {
             removedLive = !removedExpired;
             segment.remove(node, hash);
             release(node);
-            listener.removed(node.data);
+            removed(node);
         }
         if (removedExpired) {
             expirations.increment();
@@ -229,7 +235,7 @@ public final class SegmentedLruStore implements Store {
                     node = segment.earliestExpiring()) {
                 segment.remove(node, node.keyHash());
                 release(node);
-                listener.removed(node.data);
+                removed(node);
                 removed++;
             }
         }
@@ -327,6 +333,56 @@ public final class SegmentedLruStore implements Store {
         return visited;
     }
 
+    /*
+     * The segment is picked by the top bits of the key hash, so segments follow each other in hash
+     * order: a chunk starts at the segment of fromHash, sorts that segment's part of the slot by
+     * hash, and moves on to the next segment while the budget lasts. Hash, entry and expiry are
+     * read together under the lock (an overwrite replaces entry and expiry together).
+     */
+    @Override
+    public OptionalLong scanSlot(int slot, long fromHash, long maxBytes, EntryVisitor visitor) {
+        checkSlot(slot);
+        long now = clock.currentTimeMillis();
+        long bytes = 0;
+        List<SlotEntry> found = new ArrayList<>();
+        for (int index = segmentShift == 0 ? 0 : (int) (fromHash >>> segmentShift); index < segments.length; index++) {
+            found.clear();
+            Segment segment = segments[index];
+            synchronized (segment) {
+                segment.forEachInSlot(slot, node -> {
+                    long hash = node.keyHash();
+                    if (!isExpired(node, now) && Long.compareUnsigned(hash, fromHash) >= 0) {
+                        found.add(new SlotEntry(hash, node.data, node.expireAtMillis));
+                    }
+                });
+            }
+            found.sort((a, b) -> Long.compareUnsigned(a.hash, b.hash));
+            for (int i = 0; i < found.size(); i++) {
+                SlotEntry entry = found.get(i);
+                if (bytes >= maxBytes && entry.hash != found.get(i - 1).hash) {
+                    return OptionalLong.of(entry.hash);
+                }
+                visitor.visit(entry.data, entry.expireAtMillis);
+                bytes += entry.data.length;
+            }
+            if (bytes >= maxBytes && index + 1 < segments.length) {
+                return OptionalLong.of((long) (index + 1) << segmentShift);
+            }
+        }
+        return OptionalLong.empty();
+    }
+
+    private record SlotEntry(long hash, byte[] data, long expireAtMillis) {}
+
+    @Override
+    public boolean holds(byte[] key) {
+        long hash = KeyHash.of(key);
+        Segment segment = segmentFor(hash);
+        synchronized (segment) {
+            return segment.find(key, hash) != null;
+        }
+    }
+
     @Override
     public int dropSlot(int slot) {
         checkSlot(slot);
@@ -339,7 +395,7 @@ public final class SegmentedLruStore implements Store {
                 for (Node node : found) {
                     segment.remove(node, node.keyHash());
                     release(node);
-                    listener.removed(node.data);
+                    removed(node);
                 }
             }
             dropped += found.size();
@@ -411,7 +467,7 @@ public final class SegmentedLruStore implements Store {
             }
             segment.remove(node, hash);
             release(node);
-            listener.removed(node.data);
+            removed(node);
             return true;
         }
     }
@@ -426,6 +482,17 @@ public final class SegmentedLruStore implements Store {
                 }
             }
         }
+    }
+
+    @Override
+    public void watchRemovals(RemovalWatcher watcher) {
+        this.watcher = watcher == null ? RemovalWatcher.NONE : watcher;
+    }
+
+    /** Tells the listener and the watcher that {@code node} was removed; under its segment's lock. */
+    private void removed(Node node) {
+        listener.removed(node.data);
+        watcher.removed(node.data);
     }
 
     @Override
@@ -515,7 +582,7 @@ public final class SegmentedLruStore implements Store {
             }
             segment.remove(victim, victim.keyHash());
             release(victim);
-            listener.removed(victim.data);
+            removed(victim);
         }
         evictions.increment();
         return true;

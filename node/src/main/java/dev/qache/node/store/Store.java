@@ -1,5 +1,6 @@
 package dev.qache.node.store;
 
+import java.util.OptionalLong;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -89,6 +90,28 @@ public interface Store {
      * visited. The keys of a slot sit together in the hash tables, so this reads only them.
      */
     int scanSlot(int slot, EntryVisitor visitor);
+
+    /**
+     * Visits, in order of their key hashes (unsigned), the live entries of one cluster slot whose
+     * key hash is at least {@code fromHash}, until about {@code maxBytes} of entries are visited
+     * (at least one entry, and never part of the entries sharing one hash), and returns the hash
+     * to continue from, or empty once the slot is exhausted. Start with 0: a migration's chunked
+     * copy. Since the order is by hash, an entry present from the first call to the last is visited
+     * exactly once, whatever else changes between the calls.
+     */
+    OptionalLong scanSlot(int slot, long fromHash, long maxBytes, EntryVisitor visitor);
+
+    /**
+     * Whether {@code key} has an entry at all, live or expired but kept (see {@link
+     * #expireLocally}); neither a read nor a use: it changes no recency and no counter.
+     */
+    boolean holds(byte[] key);
+
+    /**
+     * Installs the watcher told of every entry removed from now on, whatever the cause (delete,
+     * expiry, eviction, a slot's drop; not {@link #clear}), under the key's segment lock.
+     */
+    void watchRemovals(RemovalWatcher watcher);
 
     /** Removes every entry of one cluster slot, telling the listener of each; returns how many. */
     int dropSlot(int slot);

@@ -8,6 +8,7 @@ import dev.qache.node.store.Clock;
 import dev.qache.node.store.EntrySizer;
 import dev.qache.node.store.EntryVisitor;
 import dev.qache.node.store.PutResult;
+import dev.qache.node.store.RemovalWatcher;
 import dev.qache.node.store.SegmentedLruStore;
 import dev.qache.node.store.Store;
 import dev.qache.node.store.StoreStats;
@@ -19,6 +20,7 @@ import io.vertx.core.Context;
 import jakarta.enterprise.inject.Alternative;
 import jakarta.inject.Singleton;
 import java.util.List;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
@@ -100,6 +102,21 @@ class EventLoopResourceTest {
         @Override
         public int scanSlot(int slot, EntryVisitor visitor) {
             return delegate.scanSlot(slot, visitor);
+        }
+
+        @Override
+        public OptionalLong scanSlot(int slot, long fromHash, long maxBytes, EntryVisitor visitor) {
+            return delegate.scanSlot(slot, fromHash, maxBytes, visitor);
+        }
+
+        @Override
+        public boolean holds(byte[] key) {
+            return delegate.holds(key);
+        }
+
+        @Override
+        public void watchRemovals(RemovalWatcher watcher) {
+            delegate.watchRemovals(watcher);
         }
 
         @Override

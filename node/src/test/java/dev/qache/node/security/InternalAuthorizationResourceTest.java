@@ -70,8 +70,8 @@ class InternalAuthorizationResourceTest {
                 // No WebSocket upgrade asked for: the replication endpoint refuses the plain GET.
                 new Endpoint("GET", "/_internal/replication", null, 400),
                 new Endpoint("GET", "/_internal/slots/5", null, 200),
-                // Nothing listens on port 1: the import answers that its source failed.
-                new Endpoint("POST", "/_internal/slots/5/import?from=127.0.0.1:1", null, 502));
+                // A node without a map imports nothing: the import is refused once authorized.
+                new Endpoint("POST", "/_internal/slots/5/import?from=127.0.0.1:1", null, 409));
     }
 
     static Stream<Arguments> table() throws Exception {

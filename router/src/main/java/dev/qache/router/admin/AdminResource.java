@@ -264,7 +264,8 @@ public class AdminResource {
             long bytesCopied,
             double bytesPerSecond,
             double etaSeconds,
-            String reason) {}
+            String reason,
+            long rateLimitBytesPerSecond) {}
 
     /** The migration under way, or the last one: progress, rate and ETA. */
     @GET
@@ -287,7 +288,8 @@ public class AdminResource {
                         p.bytesCopied(),
                         p.bytesPerSecond(),
                         p.etaSeconds(),
-                        p.reason())));
+                        p.reason(),
+                        p.rateLimit())));
     }
 
     /** Adds a replica to a shard; it does a full sync from the primary. 201 with the new map. */

@@ -20,12 +20,23 @@ import java.util.Map;
  *                        \--a shard's primary changed: its slots are copied again
  * </pre>
  *
- * <p>The copy rate is throttled: a new slot starts only while the bytes copied so far stay within
- * {@code bytesPerSecond} times the time streamed, so a migration cannot starve client traffic.
- * When a source's primary changes (failover), its slots in flight are copied again from the new
+ * <p>The copy rate is throttled by a token bucket: bytes copied are paid for at the current rate
+ * (which the runner may change as client latency moves, see {@link CopyRate}), with at most one
+ * second of rate saved up, and a new slot starts only while the bucket is not in debt; so a
+ * migration cannot starve client traffic. Each copy is an <em>attempt</em> with a number that
+ * grows across router restarts; an answer counts only for the attempt in flight, so a late answer
+ * of an earlier attempt never completes a newer one.
+ *
+ * <p>When a source's primary changes (failover), its slots in flight are copied again from the new
  * primary. When a target's primary changes, every slot it received so far is copied again: the
  * promoted replica may lack the last copies (asynchronous replication), and a copy never
- * overwrites a newer write, so copying twice is safe.
+ * overwrites a key changed on the target, so copying twice is safe.
+ *
+ * <p>Cut-over waits for the target's replicas: each answer names the target's replication offset
+ * after its last write of the copy ({@link Mark}); the map flips only when every replica of each
+ * target that could be promoted (answering, synced, on the target's history) has reached it
+ * ({@link #replicasBehind}), so losing a target primary right after the flip loses no key the
+ * sources have dropped.
  */
 public final class Migration {
 
@@ -40,6 +51,15 @@ public final class Migration {
     /** One slot moving from shard {@code from} to shard {@code to}. */
     public record Move(int slot, String from, String to) {}
 
+    /** One copy attempt of a move, as {@link #tick} starts it. */
+    public record Copy(int slot, String from, String to, long attempt) {}
+
+    /** A target's replication position after its last write of a copy: its history and offset. */
+    public record Mark(String history, long offset) {}
+
+    /** A replica of a target shard as the router last heard from it. */
+    public record Replica(String address, boolean answering, boolean synced, String history, long offset) {}
+
     /** Progress as the admin API reports it. */
     public record Progress(
             State state,
@@ -49,7 +69,11 @@ public final class Migration {
             long bytesCopied,
             double bytesPerSecond,
             double etaSeconds,
-            String reason) {}
+            String reason,
+            long rateLimit) {}
+
+    /** The highest rate taken (1 GB/s), so the bucket's byte-nanoseconds fit in a long. */
+    public static final long MAX_RATE = 1L << 30;
 
     /** The wait before a failed slot's first retry; each further retry waits twice as long. */
     public static final long RETRY_BACKOFF_NANOS = 250_000_000L;
@@ -58,14 +82,26 @@ public final class Migration {
     private final Map<Integer, Move> moves = new LinkedHashMap<>();
     private final Deque<Integer> pending = new ArrayDeque<>();
     private final Map<Integer, Integer> attempts = new LinkedHashMap<>();
-    private final java.util.Set<Integer> inFlight = new java.util.LinkedHashSet<>();
+    /** Slots being copied, each with the number of its attempt in flight. */
+    private final Map<Integer, Long> inFlight = new LinkedHashMap<>();
+    /** Per target shard, the position its replicas must reach before the cut-over. */
+    private final Map<String, Mark> marks = new LinkedHashMap<>();
+
     private final java.util.Set<Integer> done = new java.util.LinkedHashSet<>();
     /** A failed slot's next copy starts no earlier than this (nanos), so retries span a failover. */
     private final Map<Integer, Long> notBefore = new java.util.HashMap<>();
 
     private final int maxInFlight;
-    private final long bytesPerSecond;
     private final int maxAttempts;
+
+    /** Bytes per second the copy may use now. */
+    private long bytesPerSecond;
+    /** The token bucket in bytes times 10^9 (so nanoseconds of accrual add up exactly); negative: in debt. */
+    private long budget;
+
+    private long budgetAtNanos;
+    private long nextAttempt;
+    private String waiting = "";
 
     private State state = State.PLANNED;
     private long startedNanos;
@@ -75,6 +111,15 @@ public final class Migration {
     private String reason = "";
 
     public Migration(String id, List<Move> plan, int maxInFlight, long bytesPerSecond, int maxAttempts) {
+        this(id, plan, maxInFlight, bytesPerSecond, maxAttempts, 1);
+    }
+
+    /**
+     * @param firstAttempt the number of the first copy attempt; a router passes one that grows
+     *     across its restarts (a node refuses an attempt older than one it has begun)
+     */
+    public Migration(
+            String id, List<Move> plan, int maxInFlight, long bytesPerSecond, int maxAttempts, long firstAttempt) {
         if (plan.isEmpty()) {
             throw new IllegalArgumentException("a migration moves at least one slot");
         }
@@ -92,8 +137,9 @@ public final class Migration {
             pending.add(move.slot());
         }
         this.maxInFlight = maxInFlight;
-        this.bytesPerSecond = bytesPerSecond;
+        this.bytesPerSecond = Math.min(bytesPerSecond, MAX_RATE);
         this.maxAttempts = maxAttempts;
+        this.nextAttempt = firstAttempt;
     }
 
     /** The moves that turn one slot assignment into another: every slot whose owner changes. */
@@ -119,44 +165,95 @@ public final class Migration {
         state = State.STREAMING;
         startedNanos = nowNanos;
         lastProgressNanos = nowNanos;
+        budgetAtNanos = nowNanos;
+    }
+
+    /** The rate the copy may use from now on (the runner adapts it, see {@link CopyRate}). */
+    public void rate(long bytesPerSecond, long nowNanos) {
+        if (bytesPerSecond < 1) {
+            throw new IllegalArgumentException("the rate must be positive");
+        }
+        accrue(nowNanos);
+        this.bytesPerSecond = Math.min(bytesPerSecond, MAX_RATE);
+        budget = Math.min(budget, cap());
+    }
+
+    public long rate() {
+        return bytesPerSecond;
+    }
+
+    /** One second of the current rate: the most the bucket saves up. */
+    private long cap() {
+        return bytesPerSecond * 1_000_000_000L;
+    }
+
+    private void accrue(long nowNanos) {
+        long elapsed = nowNanos - budgetAtNanos;
+        if (elapsed > 0) {
+            long room = cap() - budget;
+            // Past the time that fills the bucket it is full; before it the product stays below room.
+            budget = elapsed > room / bytesPerSecond ? cap() : budget + bytesPerSecond * elapsed;
+            budgetAtNanos = nowNanos;
+        }
     }
 
     /** The copies to start now: within the in-flight limit and the rate. */
-    public List<Move> tick(long nowNanos) {
-        List<Move> start = new ArrayList<>();
+    public List<Copy> tick(long nowNanos) {
+        List<Copy> start = new ArrayList<>();
         if (state != State.STREAMING) {
             return start;
         }
-        // Integer arithmetic, so a copy is let through exactly when the budget allows.
-        long allowed = bytesPerSecond * ((nowNanos - startedNanos) / 1_000_000) / 1000;
-        List<Integer> waiting = new ArrayList<>();
-        while (inFlight.size() < maxInFlight && !pending.isEmpty() && bytesCopied <= allowed) {
+        accrue(nowNanos);
+        List<Integer> waitingSlots = new ArrayList<>();
+        while (inFlight.size() < maxInFlight && !pending.isEmpty() && budget >= 0) {
             int slot = pending.poll();
             Long after = notBefore.get(slot);
             if (after != null && nowNanos - after < 0) {
-                waiting.add(slot); // backing off after a failure: later slots go first
+                waitingSlots.add(slot); // backing off after a failure: later slots go first
                 continue;
             }
             notBefore.remove(slot);
-            inFlight.add(slot);
+            long attempt = nextAttempt++;
+            inFlight.put(slot, attempt);
             attempts.merge(slot, 1, Integer::sum);
-            start.add(moves.get(slot));
+            Move move = moves.get(slot);
+            start.add(new Copy(slot, move.from(), move.to(), attempt));
         }
-        for (int i = waiting.size() - 1; i >= 0; i--) {
-            pending.addFirst(waiting.get(i));
+        for (int i = waitingSlots.size() - 1; i >= 0; i--) {
+            pending.addFirst(waitingSlots.get(i));
         }
         return start;
     }
 
-    /** A slot's copy finished: {@code keys} entries, {@code bytes} bytes. */
-    public void copied(int slot, long keys, long bytes, long nowNanos) {
-        if (state != State.STREAMING || !inFlight.remove(slot)) {
-            return; // a copy made void by a failover, or one after an abort
+    /** Whether {@code attempt} is the copy of {@code slot} in flight; if so it is taken off. */
+    private boolean settle(int slot, long attempt) {
+        Long current = inFlight.get(slot);
+        if (current == null || current != attempt) {
+            return false;
+        }
+        inFlight.remove(slot);
+        return true;
+    }
+
+    /**
+     * A slot's copy finished: {@code keys} entries, {@code bytes} bytes, and the target's position
+     * after it. Ignored unless {@code attempt} is the slot's attempt in flight.
+     */
+    public void copied(int slot, long attempt, long keys, long bytes, Mark mark, long nowNanos) {
+        if (state != State.STREAMING || !settle(slot, attempt)) {
+            return; // a copy made void by a failover or a newer attempt, or one after an abort
         }
         done.add(slot);
         keysCopied += keys;
         bytesCopied += bytes;
+        accrue(nowNanos);
+        budget -= bytes * 1_000_000_000L;
         lastProgressNanos = nowNanos;
+        String target = moves.get(slot).to();
+        Mark before = marks.get(target);
+        if (before == null || !before.history().equals(mark.history()) || before.offset() < mark.offset()) {
+            marks.put(target, mark);
+        }
         if (done.size() == moves.size()) {
             state = State.CUTOVER;
         }
@@ -165,10 +262,10 @@ public final class Migration {
     /**
      * A slot's copy failed; it is retried after a backoff that doubles from {@link
      * #RETRY_BACKOFF_NANOS} (so five attempts span about 4 s, longer than a failover takes), and
-     * after {@code maxAttempts} the migration aborts.
+     * after {@code maxAttempts} the migration aborts. Ignored unless {@code attempt} is in flight.
      */
-    public void failed(int slot, String why, long nowNanos) {
-        if (state != State.STREAMING || !inFlight.remove(slot)) {
+    public void failed(int slot, long attempt, String why, long nowNanos) {
+        if (state != State.STREAMING || !settle(slot, attempt)) {
             return;
         }
         int tried = attempts.getOrDefault(slot, 0);
@@ -186,7 +283,7 @@ public final class Migration {
             return;
         }
         List<Integer> again = new ArrayList<>();
-        for (int slot : inFlight) {
+        for (int slot : inFlight.keySet()) {
             Move move = moves.get(slot);
             if (move.from().equals(shard) || move.to().equals(shard)) {
                 again.add(slot);
@@ -210,9 +307,41 @@ public final class Migration {
             attempts.remove(slot);
             pending.addFirst(slot);
         }
+        marks.remove(shard); // its new primary's history is another one: positions start again
         if (!again.isEmpty()) {
             state = State.STREAMING;
         }
+    }
+
+    /**
+     * What keeps the cut-over back: for each target shard, every replica that could be promoted
+     * (answering, synced, streaming the target's history) must have reached the target's position
+     * after its last write of the copy. A replica that is down or still in its full sync is not
+     * waited for: it cannot be promoted before it has caught up (see failover.Promotion). Empty
+     * when the map may flip. {@code replicas}: each target shard's replicas.
+     */
+    public List<String> replicasBehind(Map<String, List<Replica>> replicas) {
+        List<String> behind = new ArrayList<>();
+        marks.forEach((shard, mark) -> {
+            for (Replica replica : replicas.getOrDefault(shard, List.of())) {
+                if (!replica.answering() || !replica.synced()) {
+                    continue;
+                }
+                if (!replica.history().equals(mark.history())) {
+                    behind.add(replica.address() + " of " + shard + " streams another history than " + mark.history());
+                } else if (replica.offset() < mark.offset()) {
+                    behind.add(replica.address() + " of " + shard + " is at offset " + replica.offset() + " of "
+                            + mark.offset());
+                }
+            }
+        });
+        waiting = behind.isEmpty() ? "" : "waiting for replicas: " + String.join("; ", behind);
+        return behind;
+    }
+
+    /** The positions each target's replicas must reach before the cut-over. */
+    public Map<String, Mark> marks() {
+        return Map.copyOf(marks);
     }
 
     /** The cut-over map (slots owned by their targets) is saved and pushed. */
@@ -238,7 +367,8 @@ public final class Migration {
         int left = moves.size() - done.size();
         double perSlot = done.isEmpty() ? 0 : seconds / done.size();
         double eta = state == State.STREAMING && !done.isEmpty() ? left * perSlot : 0;
-        return new Progress(state, done.size(), moves.size(), keysCopied, bytesCopied, rate, eta, reason);
+        String why = state == State.CUTOVER && !waiting.isEmpty() ? waiting : reason;
+        return new Progress(state, done.size(), moves.size(), keysCopied, bytesCopied, rate, eta, why, bytesPerSecond);
     }
 
     private void require(State expected, String action) {

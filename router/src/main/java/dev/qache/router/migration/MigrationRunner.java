@@ -1,11 +1,14 @@
 package dev.qache.router.migration;
 
 import dev.qache.edge.ClusterTls;
+import dev.qache.protocol.Fencing;
 import dev.qache.router.cluster.ClusterMap;
 import dev.qache.router.cluster.ClusterState;
 import dev.qache.router.cluster.MapPusher;
 import dev.qache.router.cluster.Shard;
 import dev.qache.router.config.RouterConfig;
+import dev.qache.router.failover.FailureDetector;
+import dev.qache.router.failover.NodeMonitor;
 import dev.qache.router.security.Credentials;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -44,6 +47,7 @@ public class MigrationRunner {
     private final Vertx vertx;
     private final ClusterState cluster;
     private final MapPusher pusher;
+    private final NodeMonitor monitor;
     private final Credentials credentials;
     private final RouterConfig.Migration config;
     private final HttpClient client;
@@ -57,6 +61,7 @@ public class MigrationRunner {
             Vertx vertx,
             ClusterState cluster,
             MapPusher pusher,
+            NodeMonitor monitor,
             Credentials credentials,
             ClusterTls tls,
             RouterConfig config,
@@ -64,6 +69,7 @@ public class MigrationRunner {
         this.vertx = vertx;
         this.cluster = cluster;
         this.pusher = pusher;
+        this.monitor = monitor;
         this.credentials = credentials;
         this.config = config.migration();
         this.client = vertx.createHttpClient(tls.apply(
@@ -124,8 +130,15 @@ public class MigrationRunner {
         map.moving()
                 .forEach((slot, target) -> plan.add(
                         new Migration.Move(slot, map.slots().orElseThrow().ownerOf(slot), target)));
+        // Attempt numbers from the wall clock: a router restarted mid-way numbers its copies above
+        // any its previous run began (a node refuses an attempt older than one it has seen).
         Migration next = new Migration(
-                "m" + map.epoch(), plan, config.slotsInFlight(), config.rate().asLongValue(), config.attempts());
+                "m" + map.epoch(),
+                plan,
+                config.slotsInFlight(),
+                config.rate().asLongValue(),
+                config.attempts(),
+                System.currentTimeMillis() << 20);
         current = next;
         finishing = false;
         // Every primary involved must refuse writes of its outgoing slots before a copy starts.
@@ -152,21 +165,49 @@ public class MigrationRunner {
         ClusterMap map = cluster.current();
         switch (m.state()) {
             case STREAMING -> {
-                for (Migration.Move move : m.tick(System.nanoTime())) {
-                    copy(m, map, move);
+                for (Migration.Copy copy : m.tick(System.nanoTime())) {
+                    copy(m, map, copy);
                 }
             }
-            case CUTOVER -> finish(m, true);
+            case CUTOVER -> {
+                if (m.replicasBehind(targetReplicas(map, m)).isEmpty()) {
+                    finish(m, true);
+                }
+            }
             case ABORTED -> finish(m, false);
             default -> {}
         }
     }
 
-    private void copy(Migration m, ClusterMap map, Migration.Move move) {
+    /** Each target shard's replicas as the monitor last heard from them. */
+    private Map<String, List<Migration.Replica>> targetReplicas(ClusterMap map, Migration m) {
+        Map<String, List<Migration.Replica>> replicas = new HashMap<>();
+        for (String shard : m.marks().keySet()) {
+            Shard target = map.shards().get(shard);
+            if (target == null) {
+                continue;
+            }
+            List<Migration.Replica> list = new ArrayList<>();
+            for (String replica : target.replicas()) {
+                JsonObject status = monitor.status(replica);
+                boolean answering = monitor.health(replica) != FailureDetector.Health.DOWN && status != null;
+                list.add(new Migration.Replica(
+                        replica,
+                        answering,
+                        status != null && status.getBoolean("synced", false),
+                        status == null ? "" : status.getString("replicationId", ""),
+                        status == null ? 0 : status.getLong("offset", 0L)));
+            }
+            replicas.put(shard, list);
+        }
+        return replicas;
+    }
+
+    private void copy(Migration m, ClusterMap map, Migration.Copy move) {
         Shard from = map.shards().get(move.from());
         Shard to = map.shards().get(move.to());
         if (from == null || to == null) {
-            m.failed(move.slot(), "a shard of the move left the map", System.nanoTime());
+            m.failed(move.slot(), move.attempt(), "a shard of the move left the map", System.nanoTime());
             return;
         }
         String target = to.primary();
@@ -175,8 +216,10 @@ public class MigrationRunner {
                 .setMethod(HttpMethod.POST)
                 .setHost(target.substring(0, colon))
                 .setPort(Integer.parseInt(target.substring(colon + 1)))
-                .setURI("/_internal/slots/" + move.slot() + "/import?from=" + from.primary())
+                .setURI("/_internal/slots/" + move.slot() + "/import?from=" + from.primary() + "&attempt="
+                        + move.attempt())
                 .setIdleTimeout(30_000)
+                .putHeader(Fencing.EPOCH, Long.toString(map.epoch()))
                 .putHeader("Authorization", credentials.clusterAuthorization());
         client.request(request)
                 .compose(r -> r.send()
@@ -188,16 +231,22 @@ public class MigrationRunner {
                         })))
                 .onComplete(result -> {
                     if (result.succeeded()) {
+                        JsonObject copied = result.result();
                         m.copied(
                                 move.slot(),
-                                result.result().getLong("keys"),
-                                result.result().getLong("bytes"),
+                                move.attempt(),
+                                copied.getLong("keys"),
+                                copied.getLong("bytes"),
+                                new Migration.Mark(copied.getString("replicationId", ""), copied.getLong("offset", 0L)),
                                 System.nanoTime());
                     } else {
                         LOG.debugf(
-                                "migration %s: slot %d: %s",
-                                m.id(), move.slot(), result.cause().getMessage());
-                        m.failed(move.slot(), result.cause().getMessage(), System.nanoTime());
+                                "migration %s: slot %d attempt %d: %s",
+                                m.id(),
+                                move.slot(),
+                                move.attempt(),
+                                result.cause().getMessage());
+                        m.failed(move.slot(), move.attempt(), result.cause().getMessage(), System.nanoTime());
                     }
                     // Start the next copy now rather than at the next tick: with a few copies in
                     // flight, waiting for the tick capped a migration at a few hundred slots/s.

@@ -4,6 +4,7 @@ import dev.qache.edge.ClusterTls;
 import dev.qache.protocol.Fencing;
 import dev.qache.protocol.KeyCodec;
 import dev.qache.protocol.Problems;
+import dev.qache.protocol.SlotCopy;
 import dev.qache.protocol.Slots;
 import dev.qache.router.cluster.ClusterMap;
 import dev.qache.router.cluster.ClusterState;
@@ -264,40 +265,32 @@ public class ProxyRoutes {
 
     /*
      * A slot being migrated, from shard `from` to shard `to` (DESIGN.md): writes go to the target;
-     * reads try the target and, on a miss, the source (the key may not be copied yet); deletes go
-     * to both, and the answer is 204 if either had the key.
+     * reads try the target and, on a miss the target cannot vouch for, the source (the key may not
+     * be copied yet); deletes go to both, and the answer is 204 if either had the key.
      */
     private void migrating(RoutingContext ctx, Shard from, Shard to, HttpMethod method, long startNanos) {
         Buffer body = method == HttpMethod.POST ? ctx.body().buffer() : null;
         Future<Answer> answer;
         if (method == HttpMethod.GET) {
-            // A 421 from the target means it has not taken the migrating map yet: the source
-            // still has the key then. A target that does not answer at all (its primary just
-            // died and its replica is busy taking over) is no reason to fail the read either:
-            // the source has every key written before the migration. Only a miss there is not
-            // trusted, since the key may have been written to the target since.
-            answer = read(ctx, to).transform(target -> {
-                boolean answered = target.succeeded();
-                if (answered
-                        && target.result().response().statusCode() != 404
-                        && target.result().response().statusCode() != 421) {
-                    return Future.succeededFuture(target.result());
+            // The target's answer is final unless it is a 404 saying the key may still be on the
+            // source (SlotCopy.IMPORT: the target has no word on the key yet), or a 421 (the target
+            // has not taken the migrating map, so it took no write of the slot and the source has
+            // the key). A target that does not answer at all fails the read: only the target knows
+            // whether the key changed since the migration began, and the source's value may be one
+            // its writer replaced.
+            answer = read(ctx, to).compose(target -> {
+                int status = target.response().statusCode();
+                boolean pending = status == 404
+                        && SlotCopy.PENDING.equals(target.response().getHeader(SlotCopy.IMPORT));
+                if (status != 421 && !pending) {
+                    return Future.succeededFuture(target);
                 }
-                return read(ctx, from)
-                        .compose(b -> {
-                            // The source took the new map meanwhile (the slot has flipped): it
-                            // names the owner, which now has every key of the slot.
-                            String owner = b.response().statusCode() == 421 ? ownerNamedBy(b) : null;
-                            if (owner != null) {
-                                return onceRetried(ctx, owner, 1 + config.getRetries());
-                            }
-                            if (!answered && b.response().statusCode() == 404) {
-                                return Future.<Answer>failedFuture(target.cause());
-                            }
-                            return Future.succeededFuture(b);
-                        })
-                        .recover(sourceFailed ->
-                                answered ? Future.failedFuture(sourceFailed) : Future.failedFuture(target.cause()));
+                return read(ctx, from).compose(b -> {
+                    // The source took the new map meanwhile (the slot has flipped): it names the
+                    // owner, which now has every key of the slot.
+                    String owner = b.response().statusCode() == 421 ? ownerNamedBy(b) : null;
+                    return owner != null ? onceRetried(ctx, owner, 1 + config.getRetries()) : Future.succeededFuture(b);
+                });
             });
         } else if (method == HttpMethod.DELETE) {
             Future<Answer> first = once(ctx, to.primary(), method, null);

@@ -14,13 +14,15 @@ import org.junit.jupiter.params.provider.CsvSource;
 /**
  * Table-driven: a plan, limits, a script of events, and the trace they must produce. Plan: {@code
  * slot:from>to} separated by spaces. Events, separated by {@code ;}: {@code start@ms}, {@code
- * tick@ms} (traced as the slots it starts), {@code copied:slot:bytes@ms}, {@code failed:slot@ms},
- * {@code changed:shard} (a primary changed), {@code commit}, {@code abort}. After every event but a
- * tick the trace gets the state.
+ * tick@ms} (traced as the slots it starts), {@code copied:slot:bytes@ms} (the answer of the slot's
+ * latest attempt), {@code late:slot:bytes@ms} (the answer of its first attempt, after a newer one
+ * began), {@code failed:slot@ms}, {@code changed:shard} (a primary changed), {@code rate:bytesPerSecond@ms},
+ * {@code commit}, {@code abort}. After every event but a tick the trace gets the state.
  */
 class MigrationTest {
 
     private static final long MS = 1_000_000L;
+    private static final Migration.Mark MARK = new Migration.Mark("h", 1);
 
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', textBlock = """
@@ -36,6 +38,10 @@ class MigrationTest {
             a target failover during cut-over goes back to streaming | 1:a>d | 1 | 1000000 | 3 | start@0;tick@0;copied:1:5@1;changed:d;tick@2 | STREAMING [1] CUTOVER STREAMING [1]
             an unrelated failover changes nothing | 1:a>d | 1 | 1000000 | 3 | start@0;tick@0;changed:z;copied:1:5@1 | STREAMING [1] STREAMING CUTOVER
             a copy reported after an abort is ignored | 1:a>d 2:a>d | 2 | 1000000 | 3 | start@0;tick@0;abort;copied:1:5@1;tick@2 | STREAMING [1,2] ABORTED ABORTED []
+            a late answer of an attempt a failover voided completes nothing | 1:a>d | 1 | 1000000 | 3 | start@0;tick@0;changed:a;tick@1;late:1:5@2;tick@3;copied:1:5@4 | STREAMING [1] STREAMING [1] STREAMING [] CUTOVER
+            a late failure of an earlier attempt fails nothing | 1:a>d 2:a>d | 1 | 1000000 | 3 | start@0;tick@0;failed:1@0;tick@250;late:1:5@251;copied:1:5@252;tick@253 | STREAMING [1] STREAMING [1] STREAMING STREAMING [2]
+            a lower rate holds copies back from then on | 1:a>d 2:a>d 3:a>d | 1 | 1000000 | 3 | start@0;tick@0;rate:1000@0;copied:1:1000@1;tick@1;tick@1000;copied:2:1000@1001;tick@1500;tick@2001 | STREAMING [1] STREAMING STREAMING [] [2] STREAMING [] [3]
+            at most one second of rate is saved up | 1:a>d 2:a>d 3:a>d | 1 | 1000 | 3 | start@0;tick@0;copied:1:1@1;tick@10000;copied:2:3000@10001;tick@10002;tick@12000;tick@12001 | STREAMING [1] STREAMING [2] STREAMING [] [] [3]
             """)
     void script(String name, String plan, int inFlight, long rate, int attempts, String events, String expected) {
         List<Move> moves = new ArrayList<>();
@@ -45,6 +51,7 @@ class MigrationTest {
             moves.add(new Move(Integer.parseInt(slotAndShards[0]), shards[0], shards[1]));
         }
         Migration migration = new Migration("m1", moves, inFlight, rate, attempts);
+        java.util.Map<Integer, List<Long>> begun = new java.util.HashMap<>();
         List<String> trace = new ArrayList<>();
         for (String event : events.trim().split(";")) {
             String[] at = event.split("@");
@@ -53,13 +60,25 @@ class MigrationTest {
             switch (parts[0]) {
                 case "start" -> migration.start(now);
                 case "tick" -> {
-                    trace.add(migration.tick(now).stream()
+                    List<Migration.Copy> started = migration.tick(now);
+                    started.forEach(c -> begun.computeIfAbsent(c.slot(), k -> new ArrayList<>())
+                            .add(c.attempt()));
+                    trace.add(started.stream()
                             .map(m -> Integer.toString(m.slot()))
                             .collect(Collectors.joining(",", "[", "]")));
                     continue;
                 }
-                case "copied" -> migration.copied(Integer.parseInt(parts[1]), 1, Long.parseLong(parts[2]), now);
-                case "failed" -> migration.failed(Integer.parseInt(parts[1]), "test", now);
+                case "copied", "late" -> {
+                    int slot = Integer.parseInt(parts[1]);
+                    List<Long> tries = begun.get(slot);
+                    long attempt = parts[0].equals("late") ? tries.get(0) : tries.get(tries.size() - 1);
+                    migration.copied(slot, attempt, 1, Long.parseLong(parts[2]), MARK, now);
+                }
+                case "failed" -> {
+                    List<Long> tries = begun.get(Integer.parseInt(parts[1]));
+                    migration.failed(Integer.parseInt(parts[1]), tries.get(tries.size() - 1), "test", now);
+                }
+                case "rate" -> migration.rate(Long.parseLong(parts[1]), now);
                 case "changed" -> migration.primaryChanged(parts[1]);
                 case "commit" -> migration.committed();
                 case "abort" -> migration.abort("test");
@@ -68,6 +87,69 @@ class MigrationTest {
             trace.add(migration.state().name());
         }
         assertThat(String.join(" ", trace)).isEqualTo(expected.trim());
+    }
+
+    /**
+     * Cut-over waits for the targets' replicas. Copies: {@code slot>shard:history/offset}, each
+     * answered in turn. Replicas: {@code shard:address:state:history/offset}, state one of up,
+     * down, syncing. Expected: the replicas waited for, or "none".
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', textBlock = """
+            a replica at the last copy's offset lets the map flip | 1>d:h/10 2>d:h/20 | d:r1:up:h/20 | none
+            a replica behind the last copy holds it back | 1>d:h/10 2>d:h/20 | d:r1:up:h/15 | r1
+            the highest offset counts, whatever the order of answers | 1>d:h/20 2>d:h/10 | d:r1:up:h/15 | r1
+            every replica that could be promoted is waited for | 1>d:h/10 | d:r1:up:h/10 d:r2:up:h/9 | r2
+            a replica that is down is not waited for | 1>d:h/10 | d:r1:down:h/0 d:r2:up:h/10 | none
+            a replica in its full sync is not waited for | 1>d:h/10 | d:r1:syncing:/0 | none
+            a replica on another history holds it back | 1>d:h/10 | d:r1:up:g/50 | r1
+            each target shard has its own mark | 1>d:h/10 2>e:k/5 | d:r1:up:h/10 e:r2:up:k/4 | r2
+            a target without replicas has nothing to wait for | 1>d:h/10 | none | none
+            """)
+    void cutOver(String name, String copies, String replicas, String expected) {
+        List<Move> moves = new ArrayList<>();
+        for (String copy : copies.trim().split(" ")) {
+            String[] slotAndRest = copy.split(">");
+            moves.add(new Move(
+                    Integer.parseInt(slotAndRest[0]), "a", slotAndRest[1].split(":")[0]));
+        }
+        Migration migration = new Migration("m", moves, moves.size(), 1L << 40, 3);
+        migration.start(0);
+        List<Migration.Copy> started = migration.tick(0);
+        String[] answers = copies.trim().split(" ");
+        for (int i = 0; i < answers.length; i++) {
+            String[] position = answers[i].split(":")[1].split("/");
+            Migration.Copy copy = started.get(i); // started in the plan's order, all at once
+            migration.copied(
+                    copy.slot(),
+                    copy.attempt(),
+                    1,
+                    1,
+                    new Migration.Mark(position[0], Long.parseLong(position[1])),
+                    MS);
+        }
+        assertThat(migration.state()).isEqualTo(Migration.State.CUTOVER);
+        java.util.Map<String, List<Migration.Replica>> byShard = new java.util.HashMap<>();
+        if (!replicas.trim().equals("none")) {
+            for (String replica : replicas.trim().split(" ")) {
+                String[] f = replica.split(":");
+                String[] position = f[3].split("/", -1);
+                byShard.computeIfAbsent(f[0], k -> new ArrayList<>())
+                        .add(new Migration.Replica(
+                                f[1],
+                                !f[2].equals("down"),
+                                !f[2].equals("syncing"),
+                                position[0],
+                                Long.parseLong(position[1])));
+            }
+        }
+        List<String> behind = migration.replicasBehind(byShard);
+        String waited = behind.isEmpty()
+                ? "none"
+                : behind.stream().map(b -> b.split(" ")[0]).collect(Collectors.joining(" "));
+        assertThat(waited).isEqualTo(expected.trim());
+        assertThat(migration.progress(MS).reason())
+                .isEqualTo(behind.isEmpty() ? "" : "waiting for replicas: " + String.join("; ", behind));
     }
 
     @org.junit.jupiter.api.Test
@@ -93,8 +175,8 @@ class MigrationTest {
         Migration migration = new Migration(
                 "m", List.of(new Move(1, "a", "b"), new Move(2, "a", "b"), new Move(3, "a", "b")), 1, 1L << 40, 3);
         migration.start(0);
-        migration.tick(0);
-        migration.copied(1, 10, 1000, 1_000 * MS);
+        long attempt = migration.tick(0).get(0).attempt();
+        migration.copied(1, attempt, 10, 1000, MARK, 1_000 * MS);
 
         Migration.Progress progress = migration.progress(1_000 * MS);
         assertThat(progress.slotsDone()).isEqualTo(1);

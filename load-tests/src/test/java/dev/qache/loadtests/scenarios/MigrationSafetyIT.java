@@ -1,0 +1,165 @@
+package dev.qache.loadtests.scenarios;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Real processes. Keys changed on a migration's target while their slots are still being copied
+ * (overwritten with a TTL shorter than the migration, or evicted under memory pressure) never
+ * serve the value they replaced: neither while the slots are in flight (the router must not fall
+ * back to the source for them) nor after the cut-over (the copy must not bring the old value back).
+ */
+@Timeout(300)
+class MigrationSafetyIT {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** One slot copied at a time within 256 KB/s: a migration of a few MB takes seconds. */
+    private static final String[] THROTTLED = {
+        "-Dqache.router.migration.slots-in-flight=1", "-Dqache.router.migration.rate=256K"
+    };
+
+    private LocalCluster cluster;
+
+    @AfterEach
+    void stop() throws Exception {
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    private String url(String key) {
+        return cluster.router().url() + "/" + key;
+    }
+
+    /** 16 KB values that name their key. */
+    private static String oldValue(int i) {
+        return ("old-" + i + "-").repeat(4_000).substring(0, 16_000);
+    }
+
+    private JsonNode migration() throws Exception {
+        JsonNode m = JSON.readTree(cluster.admin("/admin/migrations").body()).path("migrations");
+        assertThat(m.size()).isEqualTo(1);
+        return m.get(0);
+    }
+
+    private void awaitMigrationDone() {
+        await().atMost(Duration.ofSeconds(120))
+                .pollInterval(Duration.ofMillis(100))
+                .ignoreExceptions()
+                .until(() -> migration().path("state").asText().equals("done"));
+    }
+
+    private void preload(int keys) throws Exception {
+        for (int i = 0; i < keys; i++) {
+            assertThat(cluster.post(url("b" + i), "{\"value\":\"" + oldValue(i) + "\"}")
+                            .statusCode())
+                    .isEqualTo(204);
+        }
+    }
+
+    private LocalCluster.Member addFourthShard(String... nodeOptions) throws Exception {
+        LocalCluster.Member fourth = cluster.startNode("node-s4", LocalCluster.freePort(), nodeOptions);
+        cluster.awaitReady(List.of(fourth));
+        HttpResponse<String> added =
+                cluster.adminPost("/admin/shards", "{\"id\":\"s4\",\"primary\":\"" + fourth.address() + "\"}");
+        assertThat(added.statusCode()).as(added.body()).isEqualTo(201);
+        return fourth;
+    }
+
+    /** Every key that answers with a value it no longer has: its old value. */
+    private List<String> oldValuesServed(int keys, String allowed) throws Exception {
+        List<String> wrong = new ArrayList<>();
+        for (int i = 0; i < keys; i++) {
+            HttpResponse<String> got = cluster.get(url("b" + i));
+            if (got.statusCode() == 200 && !got.body().contains(allowed.replace("{i}", Integer.toString(i)))) {
+                wrong.add("b" + i + ": "
+                        + got.body().substring(0, Math.min(40, got.body().length())));
+            } else if (got.statusCode() != 200 && got.statusCode() != 404) {
+                wrong.add("b" + i + ": " + got.statusCode() + " " + got.body());
+            }
+        }
+        return wrong;
+    }
+
+    @Test
+    void keysOverwrittenWithAShortTtlWhileTheirSlotsMigrate_neverServeTheOldValue() throws Exception {
+        int keys = 1_200;
+        cluster = new LocalCluster().start(3, 0, THROTTLED);
+        preload(keys);
+        addFourthShard();
+        for (int i = 0; i < keys; i++) {
+            assertThat(cluster.post(url("b" + i), "{\"value\":\"new\",\"ttl\":1}")
+                            .statusCode())
+                    .isEqualTo(204);
+        }
+        long overwrittenAt = System.nanoTime();
+        // The TTL is a time, not a condition: wait until it has surely passed on every node.
+        await().pollDelay(Duration.ofMillis(1_500)).until(() -> true);
+
+        List<String> during = oldValuesServed(keys, "\"never\"");
+        JsonNode progress = migration();
+        System.out.printf(
+                "read %d ms after the overwrites with %d of %d slots copied: %d old values%n",
+                (System.nanoTime() - overwrittenAt) / 1_000_000,
+                progress.path("slotsDone").asInt(),
+                progress.path("slotsTotal").asInt(),
+                during.size());
+        assertThat(progress.path("state").asText())
+                .as("the reads were made while the migration ran")
+                .isEqualTo("streaming");
+        assertThat(during).as("old values served while the slots migrate").isEmpty();
+
+        awaitMigrationDone();
+        assertThat(oldValuesServed(keys, "\"never\""))
+                .as("old values served after the cut-over")
+                .isEmpty();
+    }
+
+    @Test
+    void keysEvictedOnTheTargetWhileTheirSlotsMigrate_neverServeTheOldValue() throws Exception {
+        int keys = 600;
+        cluster = new LocalCluster().start(3, 0, THROTTLED);
+        preload(keys);
+        // A target with room for about 2 MB: the new values and the copy evict each other.
+        LocalCluster.Member fourth = addFourthShard("-Dqache.node.memory-limit=2M");
+        for (int i = 0; i < keys; i++) {
+            String value = ("new-" + i + "-").repeat(4_000).substring(0, 16_000);
+            assertThat(cluster.post(url("b" + i), "{\"value\":\"" + value + "\"}")
+                            .statusCode())
+                    .isEqualTo(204);
+        }
+        List<String> during = oldValuesServed(keys, "\"new-{i}-");
+        JsonNode progress = migration();
+        assertThat(progress.path("state").asText()).isEqualTo("streaming");
+        assertThat(during).as("old values served while the slots migrate").isEmpty();
+
+        awaitMigrationDone();
+        long evicted = evictions(fourth);
+        System.out.printf("the target evicted %d entries%n", evicted);
+        assertThat(evicted).as("the target was under memory pressure").isPositive();
+        assertThat(oldValuesServed(keys, "\"new-{i}-"))
+                .as("old values served after the cut-over")
+                .isEmpty();
+    }
+
+    private long evictions(LocalCluster.Member node) throws Exception {
+        String metrics = cluster.get(node.url() + "/q/metrics").body();
+        for (String line : metrics.split("\n")) {
+            if (line.startsWith("qache_evictions_total")) {
+                return (long) Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
+        }
+        throw new IllegalStateException("no eviction counter in the node's metrics");
+    }
+}
