@@ -153,6 +153,79 @@ class MigrationSafetyIT {
                 .isEmpty();
     }
 
+    /**
+     * The target primary dies right after the cut-over: its replica, promoted, holds every key the
+     * sources dropped. The replica is frozen (SIGSTOP) half-way through the copy, so it falls
+     * behind the imports; the router is told to call a node down only after 100 failed probes, so
+     * the frozen replica still counts as one that could be promoted. A cut-over that did not wait
+     * for it would flip the map while it lacks the last imports; killing the primary at once then
+     * loses them.
+     */
+    @Test
+    void targetPrimaryKilledRightAfterTheCutOver_losesNoKeyTheSourcesHeld() throws Exception {
+        int keys = 20_000;
+        cluster = new LocalCluster()
+                .start(
+                        3,
+                        0,
+                        "-Dqache.router.migration.slots-in-flight=1",
+                        "-Dqache.router.migration.rate=1M",
+                        "-Dqache.router.failover.failure-threshold=100");
+        String value = "v".repeat(1_000);
+        for (int i = 0; i < keys; i++) {
+            assertThat(cluster.post(url("k" + i), "{\"value\":\"" + value + i + "\"}")
+                            .statusCode())
+                    .isEqualTo(204);
+        }
+        LocalCluster.Member primary = cluster.startNode("node-s4");
+        LocalCluster.Member replica = cluster.startNode("node-s4-r1");
+        cluster.awaitReady(List.of(primary, replica));
+        HttpResponse<String> added = cluster.adminPost(
+                "/admin/shards",
+                "{\"id\":\"s4\",\"primary\":\"" + primary.address() + "\",\"replicas\":[\"" + replica.address()
+                        + "\"]}");
+        assertThat(added.statusCode()).as(added.body()).isEqualTo(201);
+        await().atMost(Duration.ofSeconds(60))
+                .pollInterval(Duration.ofMillis(20))
+                .ignoreExceptions()
+                .until(() -> migration().path("slotsDone").asInt()
+                        >= migration().path("slotsTotal").asInt() / 2);
+        cluster.freeze(replica);
+        // The copy is over: the map flips, or the router says it waits for the replica.
+        await().atMost(Duration.ofSeconds(60))
+                .pollInterval(Duration.ofMillis(20))
+                .ignoreExceptions()
+                .until(() -> migration().path("state").asText().equals("done")
+                        || migration().path("reason").asText().startsWith("waiting for replicas"));
+        String state = migration().path("state").asText();
+        System.out.printf(
+                "copy finished with the replica frozen: %s (%s)%n",
+                state, migration().path("reason"));
+        if (!state.equals("done")) {
+            cluster.resume(replica);
+            awaitMigrationDone();
+            cluster.kill(primary);
+        } else {
+            cluster.kill(primary);
+            cluster.resume(replica);
+        }
+        await().atMost(Duration.ofSeconds(60))
+                .pollInterval(Duration.ofMillis(100))
+                .ignoreExceptions()
+                .until(() -> cluster.admin("/admin/cluster")
+                        .body()
+                        .contains("\"address\":\"" + replica.address() + "\",\"role\":\"primary\""));
+        List<String> lost = new ArrayList<>();
+        for (int i = 0; i < keys; i++) {
+            HttpResponse<String> got = cluster.get(url("k" + i));
+            if (got.statusCode() != 200 || !got.body().contains(value + i + "\"")) {
+                lost.add("k" + i + ": " + got.statusCode());
+            }
+        }
+        System.out.printf("after the target's failover: %d of %d keys lost%n", lost.size(), keys);
+        assertThat(lost).as("keys written long before the migration").isEmpty();
+    }
+
     private long evictions(LocalCluster.Member node) throws Exception {
         String metrics = cluster.get(node.url() + "/q/metrics").body();
         for (String line : metrics.split("\n")) {

@@ -22,6 +22,7 @@ import io.smallrye.faulttolerance.api.CircuitBreakerState;
 import io.smallrye.faulttolerance.api.TypedGuard;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
@@ -293,18 +294,22 @@ public class ProxyRoutes {
                 });
             });
         } else if (method == HttpMethod.DELETE) {
-            Future<Answer> first = once(ctx, to.primary(), method, null);
-            Future<Answer> source = once(ctx, from.primary(), method, null);
+            // Both sides must apply the delete: the target, where the key now lives, and the
+            // source, whose copy could otherwise bring the key back (after a failover of the
+            // target, whose new primary may not know of a delete that found nothing). A side that
+            // refuses (paused by a hand-off, without a lease, with an older map) is asked again
+            // until the forward timeout; the answer is 204 if either side had the key.
+            Future<Answer> first = deleteApplied(ctx, to.id(), startNanos);
+            Future<Answer> source = deleteApplied(ctx, from.id(), startNanos);
             answer = Future.join(first, source).transform(ignored -> {
-                // Without the target's answer the delete is not known to have happened where
-                // the key now lives (a copy could bring it back), whatever the source said.
-                if (first.failed() || first.result().response().statusCode() == 204) {
-                    return first;
+                for (Future<Answer> side : List.of(first, source)) {
+                    if (side.failed() || !deleteSettled(side.result())) {
+                        return side;
+                    }
                 }
-                if (source.succeeded() && source.result().response().statusCode() == 204) {
-                    return source;
-                }
-                return first;
+                boolean live = first.result().response().statusCode() == 204
+                        || source.result().response().statusCode() == 204;
+                return live && first.result().response().statusCode() != 204 ? source : first;
             });
         } else {
             // A write goes to the target's primary by the usual path: its 421s and refusals
@@ -480,6 +485,53 @@ public class ProxyRoutes {
                                         + failure.getMessage());
                     }
                 });
+    }
+
+    /**
+     * Whether a delete of a migrating slot is done on one side: it removed the key (204), found
+     * none (404), or the node no longer serves the slot (a 421 naming another owner: the map moved
+     * on, and that node holds none of the slot's keys).
+     */
+    private static boolean deleteSettled(Answer answer) {
+        int status = answer.response().statusCode();
+        return status == 204
+                || status == 404
+                || (status == 421
+                        && Fencing.MISDIRECTED.equals(answer.response().getHeader(Fencing.REFUSED)));
+    }
+
+    /**
+     * A DELETE to the primary of shard {@code shardId}, sent again to the primary the map names
+     * then while it is refused before being applied, until the forward timeout from {@code
+     * startNanos}: the last answer or failure.
+     */
+    private Future<Answer> deleteApplied(RoutingContext ctx, String shardId, long startNanos) {
+        Shard shard = cluster.current().shards().get(shardId);
+        if (shard == null) {
+            return Future.failedFuture("shard " + shardId + " left the map");
+        }
+        String node = shard.primary();
+        return once(ctx, node, HttpMethod.DELETE, null).transform(result -> {
+            Answer answer = result.succeeded() ? result.result() : null;
+            long elapsedMillis = (System.nanoTime() - startNanos) / 1_000_000L;
+            long pauseMillis = Math.min(100, 10 + elapsedMillis / 4);
+            if (!notApplied(answer, result.cause()) || elapsedMillis + pauseMillis >= timeoutMillis) {
+                return result.succeeded() ? Future.succeededFuture(answer) : Future.failedFuture(result.cause());
+            }
+            String refused = answer == null ? null : answer.response().getHeader(Fencing.REFUSED);
+            if (Fencing.STALE_MAP.equals(refused)) {
+                pusher.pushTo(node, cluster.current());
+            } else if (Fencing.LEASE_LAPSED.equals(refused)) {
+                monitor.renewLeaseNow(node);
+            }
+            Promise<Answer> again = Promise.promise();
+            Context context = Vertx.currentContext();
+            vertx.setTimer(
+                    pauseMillis,
+                    id -> context.runOnContext(
+                            ignored -> deleteApplied(ctx, shardId, startNanos).onComplete(again)));
+            return again.future();
+        });
     }
 
     /**
