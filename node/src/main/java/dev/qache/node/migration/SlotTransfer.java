@@ -26,7 +26,9 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Singleton;
+import java.util.ArrayList;
 import java.util.BitSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -212,10 +214,13 @@ public class SlotTransfer {
         long start = from;
         vertx.<Map.Entry<Buffer, OptionalLong>>executeBlocking(
                         () -> {
-                            Buffer out = Buffer.buffer((int) Math.min(limit + 4096, Integer.MAX_VALUE - 8));
-                            OptionalLong next = store.scanSlot(
-                                    slot, start, limit, (entry, expireAt) -> Records.encodeSet(entry, expireAt, out));
-                            return Map.entry(out, next);
+                            List<byte[]> entries = new ArrayList<>();
+                            List<Long> expiries = new ArrayList<>();
+                            OptionalLong next = store.scanSlot(slot, start, limit, (entry, expireAt) -> {
+                                entries.add(entry);
+                                expiries.add(expireAt);
+                            });
+                            return Map.entry(Buffer.buffer(Records.encodeSets(entries, expiries)), next);
                         },
                         false)
                 .onComplete(result -> {

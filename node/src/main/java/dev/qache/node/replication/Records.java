@@ -109,6 +109,24 @@ public final class Records {
         return entry + entryLength;
     }
 
+    /** Encodes entries as SET records into one array of exactly their size: a slot's export chunk. */
+    public static byte[] encodeSets(java.util.List<byte[]> entries, java.util.List<Long> expiries) {
+        int size = 0;
+        for (byte[] entry : entries) {
+            size += ReplicationLog.SET_HEADER + entry.length;
+        }
+        byte[] out = new byte[size];
+        java.nio.ByteBuffer at = java.nio.ByteBuffer.wrap(out);
+        for (int i = 0; i < entries.size(); i++) {
+            byte[] entry = entries.get(i);
+            at.put(ReplicationLog.SET)
+                    .putLong(expiries.get(i))
+                    .putInt(entry.length)
+                    .put(entry);
+        }
+        return out;
+    }
+
     /** Encodes one entry as a SET record, for a snapshot or a slot's export. */
     public static void encodeSet(byte[] entry, long expireAtMillis, io.vertx.core.buffer.Buffer out) {
         out.appendByte(ReplicationLog.SET)

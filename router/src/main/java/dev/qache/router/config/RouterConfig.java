@@ -67,8 +67,39 @@ public interface RouterConfig {
         int slotsInFlight();
 
         /** Upper bound on the copy rate, in bytes per second, so client traffic is not starved. */
-        @WithDefault("64M")
+        @WithDefault("256M")
         MemorySize rate();
+
+        /**
+         * Whether the copy rate adapts to client latency (see {@code CopyRate}): it starts at
+         * {@link #startRate}, grows while the router's p99 stays within the target, and halves
+         * while it is above. Off: the copy runs at {@link #rate} from the start.
+         */
+        @WithDefault("true")
+        boolean adaptive();
+
+        /** The rate an adaptive copy starts at (slow start: the copy's code is still cold). */
+        @WithDefault("4M")
+        MemorySize startRate();
+
+        /** The lowest rate an adaptive copy backs off to. */
+        @WithDefault("512K")
+        MemorySize minRate();
+
+        /**
+         * The client p99 an adaptive copy keeps to: this multiple of the p99 measured before the
+         * migration began, and never below {@link #latencyFloor}.
+         */
+        @WithDefault("1.5")
+        double latencyFactor();
+
+        /** The p99 under which an adaptive copy never backs off. */
+        @WithDefault("2ms")
+        Duration latencyFloor();
+
+        /** How often an adaptive copy looks at the client p99 and sets its rate. */
+        @WithDefault("500ms")
+        Duration rateWindow();
 
         /** Attempts per slot before the migration is aborted. */
         @WithDefault("5")

@@ -9,6 +9,7 @@ import dev.qache.router.cluster.Shard;
 import dev.qache.router.config.RouterConfig;
 import dev.qache.router.failover.FailureDetector;
 import dev.qache.router.failover.NodeMonitor;
+import dev.qache.router.latency.ClientLatency;
 import dev.qache.router.security.Credentials;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -29,6 +30,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.HdrHistogram.Histogram;
 import org.jboss.logging.Logger;
 
 /**
@@ -48,6 +50,8 @@ public class MigrationRunner {
     private final ClusterState cluster;
     private final MapPusher pusher;
     private final NodeMonitor monitor;
+    private final ClientLatency latency;
+    private final CopyRate copyRate;
     private final Credentials credentials;
     private final RouterConfig.Migration config;
     private final HttpClient client;
@@ -62,6 +66,7 @@ public class MigrationRunner {
             ClusterState cluster,
             MapPusher pusher,
             NodeMonitor monitor,
+            ClientLatency latency,
             Credentials credentials,
             ClusterTls tls,
             RouterConfig config,
@@ -70,6 +75,15 @@ public class MigrationRunner {
         this.cluster = cluster;
         this.pusher = pusher;
         this.monitor = monitor;
+        this.latency = latency;
+        RouterConfig.Migration settings = config.migration();
+        long max = settings.rate().asLongValue();
+        this.copyRate = new CopyRate(new CopyRate.Settings(
+                max,
+                Math.min(max, settings.startRate().asLongValue()),
+                Math.min(max, settings.minRate().asLongValue()),
+                settings.latencyFactor(),
+                settings.latencyFloor().toNanos() / 1_000));
         this.credentials = credentials;
         this.config = config.migration();
         this.client = vertx.createHttpClient(tls.apply(
@@ -99,6 +113,7 @@ public class MigrationRunner {
             cluster.onChange(map -> context.runOnContext(v -> reconcile(map)));
             reconcile(cluster.current());
             vertx.setPeriodic(Math.max(5, config.tickInterval().toMillis()), id -> tick());
+            vertx.setPeriodic(Math.max(10, config.rateWindow().toMillis()), id -> adaptRate());
         });
     }
 
@@ -153,8 +168,35 @@ public class MigrationRunner {
         }
         Future.join(pushes).onComplete(ignored -> {
             LOG.infof("migration %s: %d slots to copy (map epoch %d)", next.id(), plan.size(), map.epoch());
-            next.start(System.nanoTime());
+            long now = System.nanoTime();
+            next.start(now);
+            if (config.adaptive()) {
+                next.rate(copyRate.start(), now);
+            }
         });
+    }
+
+    /**
+     * Every rate window: the client latency since the last one either joins the baseline (no copy
+     * runs) or sets the copy's rate (see CopyRate).
+     */
+    private void adaptRate() {
+        Histogram window = latency.window();
+        long requests = window.getTotalCount();
+        long p99 = requests == 0 ? 0 : window.getValueAtPercentile(99);
+        Migration m = current;
+        if (m == null || m.state() != Migration.State.STREAMING) {
+            copyRate.steady(requests, p99);
+        } else if (config.adaptive()) {
+            long before = m.rate();
+            long after = copyRate.during(requests, p99);
+            m.rate(after, System.nanoTime());
+            if (after < before) {
+                LOG.debugf(
+                        "migration %s: client p99 %d µs over the %d µs target: copy rate %d -> %d B/s",
+                        m.id(), p99, copyRate.targetMicros(), before, after);
+            }
+        }
     }
 
     private void tick() {

@@ -14,6 +14,7 @@ import dev.qache.router.config.RouterConfig;
 import dev.qache.router.failover.Availability;
 import dev.qache.router.failover.FailureDetector;
 import dev.qache.router.failover.NodeMonitor;
+import dev.qache.router.latency.ClientLatency;
 import dev.qache.router.security.Credentials;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -116,6 +117,7 @@ public class ProxyRoutes {
     private final Credentials credentials;
     private final Availability availability;
     private final MapPusher pusher;
+    private final ClientLatency latency;
 
     ProxyRoutes(
             Vertx vertx,
@@ -126,8 +128,10 @@ public class ProxyRoutes {
             Credentials credentials,
             ClusterTls tls,
             Availability availability,
-            MapPusher pusher) {
+            MapPusher pusher,
+            ClientLatency latency) {
         this.cluster = cluster;
+        this.latency = latency;
         this.availability = availability;
         this.pusher = pusher;
         this.credentials = credentials;
@@ -696,6 +700,8 @@ public class ProxyRoutes {
     }
 
     private void record(Shard shard, String outcome, long startNanos) {
+        long nanos = System.nanoTime() - startNanos;
+        latency.record(nanos);
         timers.computeIfAbsent(
                         shard.id() + '/' + outcome,
                         k -> Timer.builder("qache.router.forward")
@@ -703,7 +709,7 @@ public class ProxyRoutes {
                                 .tag("shard", shard.id())
                                 .tag("outcome", outcome)
                                 .register(registry))
-                .record(System.nanoTime() - startNanos, TimeUnit.NANOSECONDS);
+                .record(nanos, TimeUnit.NANOSECONDS);
     }
 
     private static void unavailable(HttpServerResponse response, String detail) {
