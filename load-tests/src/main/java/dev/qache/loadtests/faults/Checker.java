@@ -36,8 +36,16 @@ import java.util.function.Function;
  * and `windowNanos` after it; its age is the fault's start minus its acknowledgement. A read that
  * names a value no write of that key wrote, or a write invoked after the read completed, is
  * invented.
+ *
+ * A write with a TTL expires between its invocation and its completion plus the TTL: a miss may
+ * see it as gone (as a delete) once its invocation plus the TTL has passed; its value read after
+ * its completion plus the TTL (and a little slack) is an expired value served. An older value
+ * coming back once a newer write expired is the undoing of that write, as above.
  */
 public final class Checker {
+
+    /** Slack for reading a value just as it expires (clock granularity, the answer on the wire). */
+    private static final long EXPIRY_SLACK_NANOS = 50_000_000L;
 
     /** Slack for an acknowledgement that was on the wire when the fault began. */
     private static final long ON_THE_WIRE_NANOS = 50_000_000L;
@@ -78,6 +86,7 @@ public final class Checker {
             List<Undone> lostWrites,
             List<Undone> undoneDeletes,
             List<Op> invented,
+            List<Op> expiredServed,
             Map<String, Long> longestWriteOutageNanos,
             Map<String, Long> longestReadOutageNanos) {
 
@@ -117,9 +126,10 @@ public final class Checker {
         List<Undone> lost = new ArrayList<>();
         List<Undone> undoneDeletes = new ArrayList<>();
         List<Op> invented = new ArrayList<>();
+        List<Op> expiredServed = new ArrayList<>();
         for (Map.Entry<String, List<Op>> entry : reads.entrySet()) {
             List<Op> keyMutations = mutations.getOrDefault(entry.getKey(), List.of());
-            checkKey(keyMutations, entry.getValue(), faults, lost, undoneDeletes, invented);
+            checkKey(keyMutations, entry.getValue(), faults, lost, undoneDeletes, invented, expiredServed);
         }
         return new Result(
                 ops.size(),
@@ -129,6 +139,7 @@ public final class Checker {
                 lost,
                 undoneDeletes,
                 invented,
+                expiredServed,
                 longestOutage(ops, true),
                 longestOutage(ops, false));
     }
@@ -139,7 +150,8 @@ public final class Checker {
             List<Fault> faults,
             List<Undone> lost,
             List<Undone> undoneDeletes,
-            List<Op> invented) {
+            List<Op> invented,
+            List<Op> expiredServed) {
         Map<String, Integer> writeIndex = new HashMap<>();
         for (int i = 0; i < mutations.size(); i++) {
             if (mutations.get(i).type() == Type.WRITE) {
@@ -172,7 +184,10 @@ public final class Checker {
                 saw = -1;
                 for (int i = 0; i < mutations.size(); i++) {
                     Op m = mutations.get(i);
-                    if (m.type() == Type.DELETE
+                    boolean mayHaveExpired = m.type() == Type.WRITE
+                            && m.ttlNanos() > 0
+                            && m.invokeNanos() + m.ttlNanos() < read.completeNanos();
+                    if ((m.type() == Type.DELETE || mayHaveExpired)
                             && m.outcome() != Outcome.FAIL
                             && m.invokeNanos() < read.completeNanos()) {
                         saw = i;
@@ -185,6 +200,12 @@ public final class Checker {
                     continue;
                 }
                 saw = index;
+                Op written = mutations.get(index);
+                if (written.outcome() == Outcome.OK
+                        && written.ttlNanos() > 0
+                        && read.invokeNanos() > written.completeNanos() + written.ttlNanos() + EXPIRY_SLACK_NANOS) {
+                    expiredServed.add(read);
+                }
             }
             seenBy.merge(read.completeNanos(), saw, Math::max);
             for (int i = saw + 1; i <= mustSee; i++) {

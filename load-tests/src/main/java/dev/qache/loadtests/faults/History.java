@@ -33,7 +33,9 @@ public final class History {
 
     /**
      * One operation. {@code value} is the value written (WRITE) or read (READ, null for a miss);
-     * every WRITE in a run writes a value no other write does.
+     * every WRITE in a run writes a value no other write does. {@code ttlNanos}: a WRITE's TTL, 0
+     * for none; the value expires that long after the write was applied (between its invocation and
+     * its completion).
      */
     public record Op(
             int client,
@@ -42,7 +44,21 @@ public final class History {
             @Nullable String value,
             long invokeNanos,
             long completeNanos,
-            Outcome outcome) {}
+            Outcome outcome,
+            long ttlNanos) {
+
+        /** An operation without a TTL. */
+        public Op(
+                int client,
+                Type type,
+                String key,
+                @Nullable String value,
+                long invokeNanos,
+                long completeNanos,
+                Outcome outcome) {
+            this(client, type, key, value, invokeNanos, completeNanos, outcome, 0);
+        }
+    }
 
     /** A fault: what, on which process, from when until it was healed (nanoTime). */
     public record Fault(String kind, String target, long startNanos, long endNanos) {}

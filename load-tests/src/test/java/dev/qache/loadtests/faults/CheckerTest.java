@@ -13,8 +13,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * Table-driven: each row is a history of one key, written as {@code op@invoke-complete} steps in
  * milliseconds: {@code w:v} a write of v, {@code d} a delete, {@code r:v} a read of v, {@code r:-}
- * a miss; a trailing {@code ?} is an unknown outcome, {@code !} a certain failure; {@code
- * fault@t} a fault starting at t. Staleness 100 ms, window 1000 ms. Expected: lost writes, undone
+ * a miss; {@code w:v/ttl} a write with a TTL in ms; a trailing {@code ?} is an unknown outcome,
+ * {@code !} a certain failure; {@code fault@t} a fault starting at t. Staleness 100 ms, window 1000 ms. Expected: lost writes, undone
  * deletes, invented reads, and how many of the undone were outside the window.
  */
 class CheckerTest {
@@ -77,6 +77,27 @@ class CheckerTest {
                         0,
                         0),
                 Arguments.of(
+                        "a write with a TTL may read as a miss once it can have expired",
+                        "w:a/1000@0-10 r:a@500-510 r:-@1005-1020 r:-@3000-3010",
+                        0,
+                        0,
+                        0,
+                        0),
+                Arguments.of(
+                        "a miss before its TTL can have passed is a lost write",
+                        "w:a/1000@0-10 r:-@500-510 fault@9000",
+                        1,
+                        0,
+                        0,
+                        1),
+                Arguments.of(
+                        "the value a write with a TTL replaced never comes back, even once it expired",
+                        "w:a@0-10 w:b/1000@100-110 r:b@300-310 r:a@2000-2010 fault@9000",
+                        1,
+                        0,
+                        0,
+                        1),
+                Arguments.of(
                         "each undone mutation counts once however many reads miss it",
                         "w:a@0-10 w:b@100-110 fault@120 r:a@500-510 r:a@600-610 r:a@700-710",
                         1,
@@ -85,9 +106,19 @@ class CheckerTest {
                         0));
     }
 
+    /** An expired value read after its TTL (and the slack) has surely passed. */
     @ParameterizedTest(name = "{0}")
-    @MethodSource("rows")
-    void check(String scenario, String script, int lost, int undoneDeletes, int invented, int outside) {
+    @org.junit.jupiter.params.provider.CsvSource(delimiter = '|', textBlock = """
+            read well before the TTL ends | w:a/1000@0-10 r:a@900-910 | 0
+            read as it expires, within the slack | w:a/1000@0-10 r:a@1050-1060 | 0
+            read long after it expired | w:a/1000@0-10 r:a@1500-1510 | 1
+            an unknown write may be applied late: its TTL is not judged | w:a/1000?@0-10 r:a@1500-1510 | 0
+            """)
+    void expiredValues(String scenario, String script, int expired) {
+        assertThat(run(script).expiredServed()).as(scenario).hasSize(expired);
+    }
+
+    private static Checker.Result run(String script) {
         History history = new History();
         for (String step : script.split(" ")) {
             if (step.startsWith("fault@")) {
@@ -108,6 +139,11 @@ class CheckerTest {
             }
             Type type = op.startsWith("w") ? Type.WRITE : op.startsWith("d") ? Type.DELETE : Type.READ;
             String value = op.contains(":") ? op.substring(op.indexOf(':') + 1) : null;
+            long ttl = 0;
+            if (value != null && value.contains("/")) {
+                ttl = Long.parseLong(value.substring(value.indexOf('/') + 1)) * MS;
+                value = value.substring(0, value.indexOf('/'));
+            }
             if ("-".equals(value)) {
                 value = null;
             }
@@ -118,9 +154,16 @@ class CheckerTest {
                     value,
                     Long.parseLong(times[0]) * MS,
                     Long.parseLong(times[1]) * MS,
-                    outcome));
+                    outcome,
+                    ttl));
         }
-        Checker.Result result = new Checker(100 * MS, 1000 * MS, key -> "s1").check(history);
+        return new Checker(100 * MS, 1000 * MS, key -> "s1").check(history);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("rows")
+    void check(String scenario, String script, int lost, int undoneDeletes, int invented, int outside) {
+        Checker.Result result = run(script);
         assertThat(result.lostWrites()).as(scenario + ": lost writes").hasSize(lost);
         assertThat(result.undoneDeletes()).as(scenario + ": undone deletes").hasSize(undoneDeletes);
         assertThat(result.invented()).as(scenario + ": invented").hasSize(invented);

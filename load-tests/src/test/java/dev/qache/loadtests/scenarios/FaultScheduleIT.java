@@ -59,6 +59,12 @@ class FaultScheduleIT {
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private final AtomicBoolean running = new AtomicBoolean(true);
 
+    /** Whether a quarter of the writes carry a TTL of one second (the migration schedule). */
+    private boolean withTtls;
+
+    /** The router's options, for its restarts. */
+    private String[] routerOptions = {"-Dqache.router.forward-timeout=2s"};
+
     @AfterEach
     void stop() throws Exception {
         running.set(false);
@@ -103,6 +109,52 @@ class FaultScheduleIT {
         run(List.of("slow-primary-link-80ms-3s", "slow-replica-link-1s-5s"), "faults-slow-links-report.txt");
     }
 
+    /**
+     * Migrations under faults (issue 15): a third shard is added and removed again and again while
+     * the clients write (a quarter of the writes with a one-second TTL), overwrite, delete and read;
+     * in the middle of some of those migrations the source's primary, the target's primary or the
+     * router is killed. Filler keys make each copy last seconds (the copy is throttled). The
+     * checker finds nothing resurrected, no expired value served, nothing invented, and nothing
+     * lost outside the replication window of a kill.
+     */
+    @Test
+    void migrations_underFaults_resurrectLoseAndInventNothing() throws Exception {
+        withTtls = true;
+        routerOptions = new String[] {
+            "-Dqache.router.forward-timeout=2s",
+            "-Dqache.router.migration.adaptive=false",
+            "-Dqache.router.migration.rate=512K",
+            "-Dqache.router.migration.slots-in-flight=2"
+        };
+        cluster = new LocalCluster().start(2, 1, routerOptions);
+        String filler = "f".repeat(2_000);
+        for (int i = 0; i < 4_000; i++) {
+            assertThat(cluster.post(cluster.router().url() + "/filler-" + i, "{\"value\":\"" + filler + "\"}")
+                            .statusCode())
+                    .isEqualTo(204);
+        }
+        LocalCluster.Member third = cluster.startNode("node-s3");
+        LocalCluster.Member thirdReplica = cluster.startNode("node-s3-r1");
+        cluster.awaitReady(List.of(third, thirdReplica));
+        replace(third, third);
+        replace(thirdReplica, thirdReplica);
+        spare = new ArrayList<>(List.of(third.address(), thirdReplica.address()));
+        run(
+                List.of(
+                        "add-shard",
+                        "remove-shard",
+                        "add-shard-kill-source-primary",
+                        "remove-shard-kill-target-primary",
+                        "add-shard-kill-target-primary",
+                        "remove-shard-kill-source-primary",
+                        "add-shard-restart-router",
+                        "remove-shard-restart-router"),
+                "faults-migrations-report.txt");
+    }
+
+    /** The third shard's nodes while it is out of the map: its primary first. */
+    private List<String> spare = List.of();
+
     private void run(List<String> kinds, String reportFile) throws Exception {
         int rounds = Integer.getInteger("qache.faults.rounds", 1);
         long minutes = Long.getLong("qache.faults.minutes", 0);
@@ -132,7 +184,10 @@ class FaultScheduleIT {
                 history.fault(fault);
                 faults++;
                 awaitHealthy();
-                if (kind.contains("primary") && !kind.contains("from-replica") && !kind.startsWith("slow")) {
+                if (kind.contains("primary")
+                        && !kind.contains("from-replica")
+                        && !kind.startsWith("slow")
+                        && !kind.contains("shard")) {
                     writesBackMillis
                             .computeIfAbsent(kind, k -> new ArrayList<>())
                             .add(writesBack(fault, shard, shardOf) / 1_000_000);
@@ -158,6 +213,7 @@ class FaultScheduleIT {
         System.out.println(report);
         Files.writeString(Path.of("target", reportFile), report);
         assertThat(result.invented()).as("values nobody wrote").isEmpty();
+        assertThat(result.expiredServed()).as("values read after their TTL").isEmpty();
         assertThat(result.outsideWindow())
                 .as("acknowledged writes or deletes undone outside the window")
                 .isZero();
@@ -195,12 +251,22 @@ class FaultScheduleIT {
                 history.add(new Op(client, Type.DELETE, key, null, invoke, System.nanoTime(), outcome));
             } else {
                 String value = "c" + client + "-" + sequence++;
+                boolean ttl = withTtls && random.nextInt(4) == 0;
+                String body = "{\"value\":\"" + value + "\"" + (ttl ? ",\"ttl\":1}" : "}");
                 Outcome outcome = outcome(
                         () -> send(HttpRequest.newBuilder(url(key))
                                 .header("Content-Type", "application/json")
-                                .POST(HttpRequest.BodyPublishers.ofString("{\"value\":\"" + value + "\"}"))),
+                                .POST(HttpRequest.BodyPublishers.ofString(body))),
                         true);
-                history.add(new Op(client, Type.WRITE, key, value, invoke, System.nanoTime(), outcome));
+                history.add(new Op(
+                        client,
+                        Type.WRITE,
+                        key,
+                        value,
+                        invoke,
+                        System.nanoTime(),
+                        outcome,
+                        ttl ? Duration.ofSeconds(1).toNanos() : 0));
             }
         }
     }
@@ -325,11 +391,87 @@ class FaultScheduleIT {
             }
             case "restart-router" -> {
                 cluster.kill(cluster.router());
-                cluster.startRouter("-Dqache.router.forward-timeout=2s");
+                cluster.startRouter(routerOptions);
+            }
+            case "add-shard",
+                    "add-shard-kill-source-primary",
+                    "add-shard-kill-target-primary",
+                    "add-shard-restart-router" -> {
+                HttpResponse<String> added = cluster.adminPost(
+                        "/admin/shards",
+                        "{\"id\":\"s3\",\"primary\":\"" + spare.get(0) + "\",\"replicas\":[\"" + spare.get(1) + "\"]}");
+                assertThat(added.statusCode()).as(added.body()).isEqualTo(201);
+                midMigration(kind, "s3", shard);
+                awaitMigrationDone();
+            }
+            case "remove-shard",
+                    "remove-shard-kill-source-primary",
+                    "remove-shard-kill-target-primary",
+                    "remove-shard-restart-router" -> {
+                JsonNode nodes = cluster.shard("s3").path("nodes");
+                spare = List.of(
+                        nodes.get(0).path("address").asText(),
+                        nodes.get(1).path("address").asText());
+                HttpResponse<String> removed = cluster.send(
+                        HttpRequest.newBuilder(URI.create(cluster.router().url() + "/admin/shards/s3"))
+                                .header("Authorization", "Bearer " + LocalCluster.ADMIN_TOKEN)
+                                .DELETE());
+                assertThat(removed.statusCode()).as(removed.body()).isEqualTo(202);
+                midMigration(kind, shard, "s3");
+                awaitMigrationDone();
+                await().atMost(Duration.ofSeconds(60))
+                        .until(() -> !cluster.admin("/admin/cluster").body().contains("\"s3\""));
             }
             default -> throw new IllegalArgumentException(kind);
         }
         return new History.Fault(kind, shard, start, System.nanoTime());
+    }
+
+    /**
+     * The fault a migration kind names, once a third of its slots are copied: the primary of
+     * {@code target} or of {@code source} killed (and restarted, to rejoin as a replica once its
+     * replica is promoted), or the router restarted.
+     */
+    private void midMigration(String kind, String target, String source) throws Exception {
+        if (!kind.contains("-kill-") && !kind.endsWith("restart-router")) {
+            return;
+        }
+        await().atMost(Duration.ofSeconds(60))
+                .pollInterval(Duration.ofMillis(20))
+                .ignoreExceptions()
+                .until(() -> {
+                    JsonNode m = migration();
+                    return m.path("slotsDone").asInt() * 3
+                            >= m.path("slotsTotal").asInt();
+                });
+        long start = System.nanoTime();
+        if (kind.endsWith("restart-router")) {
+            cluster.kill(cluster.router());
+            cluster.startRouter(routerOptions);
+            history.fault(new History.Fault("restart-router (mid-migration)", "router", start, System.nanoTime()));
+            return;
+        }
+        String shard = kind.endsWith("target-primary") ? target : source;
+        LocalCluster.Member primary = member(cluster.primaryOf(shard));
+        cluster.kill(primary);
+        // The kill is a fault of its own: the replication window is counted from it.
+        history.fault(new History.Fault("kill-primary (mid-migration)", shard, start, System.nanoTime()));
+        await().atMost(Duration.ofSeconds(30))
+                .until(() -> !cluster.primaryOf(shard).equals(primary.address()));
+        replace(primary, cluster.restart(primary));
+    }
+
+    private JsonNode migration() throws Exception {
+        return JSON.readTree(cluster.admin("/admin/migrations").body())
+                .path("migrations")
+                .get(0);
+    }
+
+    private void awaitMigrationDone() {
+        await().atMost(Duration.ofSeconds(120))
+                .pollInterval(Duration.ofMillis(100))
+                .ignoreExceptions()
+                .until(() -> migration().path("state").asText().equals("done"));
     }
 
     /** Members by address, across restarts. */
@@ -441,12 +583,13 @@ class FaultScheduleIT {
         out.append(String.format(
                 Locale.ROOT,
                 "lost writes: %d (outside the window: %d); undone deletes/overwrites: %d (outside: %d);"
-                        + " invented: %d%n",
+                        + " invented: %d; read after their TTL: %d%n",
                 result.lostWrites().size(),
                 result.lostWrites().stream().filter(u -> !u.insideWindow()).count(),
                 result.undoneDeletes().size(),
                 result.undoneDeletes().stream().filter(u -> !u.insideWindow()).count(),
-                result.invented().size()));
+                result.invented().size(),
+                result.expiredServed().size()));
         out.append(String.format(
                 Locale.ROOT,
                 "ages of the undone (fault start - acknowledgement; negative: acknowledged as the fault began):"
@@ -483,6 +626,9 @@ class FaultScheduleIT {
         }
         for (Op op : result.invented()) {
             out.append("  invented: ").append(op).append('\n');
+        }
+        for (Op op : result.expiredServed()) {
+            out.append("  read after its TTL: ").append(op).append('\n');
         }
         return out.toString();
     }
