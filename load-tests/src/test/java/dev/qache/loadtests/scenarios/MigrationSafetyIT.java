@@ -226,6 +226,55 @@ class MigrationSafetyIT {
         assertThat(lost).as("keys written long before the migration").isEmpty();
     }
 
+    /**
+     * A replica of the target that does a full sync in the middle of the import, then is promoted:
+     * the snapshot carries the store, not the record of keys removed on the old primary, so the
+     * primary sends that record too ('M' frames); without it the copy that follows the promotion
+     * would bring back the old values of keys that were overwritten with a short TTL and expired.
+     */
+    @Test
+    void aTargetReplicaThatResyncsMidImport_thenPromoted_neverServesTheOldValue() throws Exception {
+        int keys = 1_200;
+        cluster = new LocalCluster().start(3, 0, THROTTLED);
+        preload(keys);
+        LocalCluster.Member primary = cluster.startNode("node-s4");
+        LocalCluster.Member replica = cluster.startNode("node-s4-r1");
+        cluster.awaitReady(List.of(primary, replica));
+        HttpResponse<String> added = cluster.adminPost(
+                "/admin/shards",
+                "{\"id\":\"s4\",\"primary\":\"" + primary.address() + "\",\"replicas\":[\"" + replica.address()
+                        + "\"]}");
+        assertThat(added.statusCode()).as(added.body()).isEqualTo(201);
+        for (int i = 0; i < keys; i++) {
+            assertThat(cluster.post(url("b" + i), "{\"value\":\"new\",\"ttl\":1}")
+                            .statusCode())
+                    .isEqualTo(204);
+        }
+        // The TTL is a time, not a condition: wait until it has surely passed.
+        await().pollDelay(Duration.ofMillis(1_500)).until(() -> true);
+        cluster.kill(replica);
+        LocalCluster.Member again = cluster.restart(replica);
+        await().atMost(Duration.ofSeconds(30))
+                .ignoreExceptions()
+                .until(() -> JSON.readTree(cluster.status(again).body())
+                        .path("synced")
+                        .asBoolean());
+        assertThat(migration().path("state").asText())
+                .as("the replica resynced while the slots were copied")
+                .isEqualTo("streaming");
+        cluster.kill(primary);
+        await().atMost(Duration.ofSeconds(60))
+                .pollInterval(Duration.ofMillis(100))
+                .ignoreExceptions()
+                .until(() -> cluster.admin("/admin/cluster")
+                        .body()
+                        .contains("\"address\":\"" + again.address() + "\",\"role\":\"primary\""));
+        awaitMigrationDone();
+        assertThat(oldValuesServed(keys, "\"never\""))
+                .as("old values served after the promoted replica's copy")
+                .isEmpty();
+    }
+
     private long evictions(LocalCluster.Member node) throws Exception {
         String metrics = cluster.get(node.url() + "/q/metrics").body();
         for (String line : metrics.split("\n")) {

@@ -6,6 +6,7 @@ import dev.qache.node.cluster.WriteLease;
 import dev.qache.node.cluster.WritePause;
 import dev.qache.node.config.NodeConfig;
 import dev.qache.node.migration.SlotTransfer;
+import dev.qache.node.replication.Replication;
 import dev.qache.node.security.Credentials;
 import dev.qache.node.store.PutResult;
 import dev.qache.node.store.Store;
@@ -64,6 +65,7 @@ public class DataRoutes {
     private final Store store;
     private final SlotOwnership ownership;
     private final SlotTransfer slots;
+    private final Replication replication;
     private final int maxKeyBytes;
     private final long maxValueBytes;
     private final boolean baselineRoute;
@@ -78,8 +80,10 @@ public class DataRoutes {
             WriteLease lease,
             WritePause pause,
             SlotTransfer slots,
+            Replication replication,
             NodeConfig config,
             Credentials credentials) {
+        this.replication = replication;
         this.store = store;
         this.lease = lease;
         this.pause = pause;
@@ -125,8 +129,18 @@ public class DataRoutes {
         if (key == null) {
             return;
         }
-        StoredValue hit = store.get(key.bytes());
         HttpServerResponse response = ctx.response();
+        if (!replication.readable()) {
+            response.putHeader("Retry-After", "1");
+            Problem.send(
+                    response,
+                    503,
+                    "syncing",
+                    "Service Unavailable",
+                    "this replica is in a full sync: it holds only part of its primary's keys");
+            return;
+        }
+        StoredValue hit = store.get(key.bytes());
         if (hit == null) {
             if (slots.mayBeOnSource(key.bytes())) {
                 response.headers().set(SlotCopy.IMPORT, SlotCopy.PENDING);
@@ -217,7 +231,6 @@ public class DataRoutes {
         if (key == null) {
             return;
         }
-        slots.deleting(key.bytes());
         if (store.delete(key.bytes())) {
             ctx.response().setStatusCode(204).end();
         } else {

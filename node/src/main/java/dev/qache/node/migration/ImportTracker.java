@@ -2,6 +2,7 @@ package dev.qache.node.migration;
 
 import dev.qache.node.cluster.SlotOwnership;
 import dev.qache.node.config.NodeConfig;
+import dev.qache.node.replication.ImportMarks;
 import dev.qache.node.store.KeyHash;
 import dev.qache.node.store.RemovalWatcher;
 import dev.qache.node.store.Store;
@@ -23,7 +24,9 @@ import org.jboss.logging.Logger;
  *
  * <p>A key written here is in the store, and the copy only stores absent keys; so what must be
  * remembered are the keys removed here: deleted by a client (even when absent), expired, evicted,
- * or deleted by the primary's stream on a replica. Their key hashes are kept per slot, in memory
+ * or deleted by the primary's stream on a replica (even when absent: the primary streams every
+ * delete). A primary hands its marks to a replica at the start of a full sync ({@link
+ * ImportMarks}), since the snapshot carries only the store. Their key hashes are kept per slot, in memory
  * bounded by {@code qache.node.migration.touched-limit} and shown as {@code
  * qache_migration_touched_bytes}. When the bound is reached, the slot whose set would grow is
  * marked <em>overflowed</em>: every key of it counts as changed, so its copy stores nothing more
@@ -40,7 +43,7 @@ import org.jboss.logging.Logger;
  * slot is forgotten when a map no longer has it importing here.
  */
 @Singleton
-public class ImportTracker implements RemovalWatcher {
+public class ImportTracker implements RemovalWatcher, ImportMarks {
 
     private static final Logger LOG = Logger.getLogger(ImportTracker.class);
 
@@ -87,8 +90,12 @@ public class ImportTracker implements RemovalWatcher {
         }
     }
 
-    /** Before a client delete of {@code key}, which may not be here yet (its copy still to come). */
-    public void deleting(byte[] key) {
+    /**
+     * A delete found no entry (under its segment lock): a client delete of a key not copied yet, or,
+     * on a replica, the primary's delete of a key this replica does not hold (in a full sync).
+     */
+    @Override
+    public void deletedAbsent(byte[] key) {
         if (ownership.importingAny()) {
             touched(KeyHash.of(key));
         }
@@ -96,9 +103,12 @@ public class ImportTracker implements RemovalWatcher {
 
     private void touched(long hash) {
         int slot = Slots.ofHash(hash);
-        if (!ownership.importing(slot)) {
-            return;
+        if (ownership.importing(slot)) {
+            mark(slot, hash);
         }
+    }
+
+    private void mark(int slot, long hash) {
         SlotState state = slots.computeIfAbsent(slot, s -> newState());
         synchronized (state) {
             if (state.overflowed || state.removed.contains(hash)) {
@@ -106,19 +116,55 @@ public class ImportTracker implements RemovalWatcher {
             }
             long growth = state.removed.bytesAfterAdd() - state.removed.bytes();
             if (growth > 0 && bytes.get() + growth > limitBytes) {
-                bytes.addAndGet(-state.removed.bytes());
-                state.removed = new LongHashSet();
-                bytes.addAndGet(state.removed.bytes());
-                state.overflowed = true;
-                overflows.increment();
-                LOG.warnf(
-                        "slot %d: the keys changed while it imports outgrew qache.node.migration.touched-limit"
-                                + " (%d bytes); every key of it now counts as changed (its copy stores no more)",
-                        slot, limitBytes);
+                overflow(slot, state);
                 return;
             }
             state.removed.add(hash);
             bytes.addAndGet(growth);
+        }
+    }
+
+    /** Under the state's lock: every key of the slot counts as changed from now on. */
+    private void overflow(int slot, SlotState state) {
+        bytes.addAndGet(-state.removed.bytes());
+        state.removed = new LongHashSet();
+        bytes.addAndGet(state.removed.bytes());
+        state.overflowed = true;
+        overflows.increment();
+        LOG.warnf(
+                "slot %d: the keys changed while it imports outgrew qache.node.migration.touched-limit"
+                        + " (%d bytes); every key of it now counts as changed (its copy stores no more)",
+                slot, limitBytes);
+    }
+
+    @Override
+    public void forEach(ImportMarks.Visitor visitor) {
+        slots.forEach((slot, state) -> {
+            boolean overflowed;
+            long[] hashes;
+            synchronized (state) {
+                overflowed = state.overflowed;
+                hashes = state.removed.toArray();
+            }
+            if (overflowed || hashes.length > 0) {
+                visitor.visit(slot, overflowed, hashes);
+            }
+        });
+    }
+
+    @Override
+    public void restore(int slot, boolean overflowed, long[] hashes) {
+        if (overflowed) {
+            SlotState state = slots.computeIfAbsent(slot, s -> newState());
+            synchronized (state) {
+                if (!state.overflowed) {
+                    overflow(slot, state);
+                }
+            }
+            return;
+        }
+        for (long hash : hashes) {
+            mark(slot, hash);
         }
     }
 

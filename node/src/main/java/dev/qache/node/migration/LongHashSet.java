@@ -48,6 +48,21 @@ final class LongHashSet {
         return true;
     }
 
+    /** The values, in no particular order. */
+    long[] toArray() {
+        long[] out = new long[size];
+        int n = 0;
+        if (hasZero) {
+            out[n++] = 0;
+        }
+        for (long value : table) {
+            if (value != 0) {
+                out[n++] = value;
+            }
+        }
+        return out;
+    }
+
     boolean contains(long value) {
         if (value == 0) {
             return hasZero;

@@ -118,11 +118,6 @@ public class SlotTransfer {
                 .handler(this::importSlot);
     }
 
-    /** Before a client delete of {@code key}: remembered while its slot is importing. */
-    public void deleting(byte[] key) {
-        tracker.deleting(key);
-    }
-
     /**
      * After a miss of {@code key}: whether the migration's source may still hold it, so the router
      * should ask there (the key's slot imports here, and nothing here says the key is gone).

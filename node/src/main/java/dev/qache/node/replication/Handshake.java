@@ -11,9 +11,19 @@ final class Handshake {
 
     /**
      * The replication protocol this node speaks: 2 added heartbeats, the stream during a
-     * snapshot, and the version itself (1, unnamed, was Wave 1's).
+     * snapshot, and the version itself (1, unnamed, was Wave 1's); 3 added the import marks sent
+     * at the start of a full sync ('M' frames), which a primary sends only to a replica of 3 or
+     * more.
      */
-    static final int PROTOCOL_VERSION = 2;
+    static final int PROTOCOL_VERSION = 3;
+
+    /** The oldest version this node still serves and follows. */
+    static final int OLDEST_VERSION = 2;
+
+    /** Whether this node can serve or follow a peer speaking {@code version}. */
+    static boolean supported(int version) {
+        return version >= OLDEST_VERSION && version <= PROTOCOL_VERSION;
+    }
 
     private Handshake() {}
 }

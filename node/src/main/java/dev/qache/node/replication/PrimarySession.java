@@ -15,7 +15,9 @@ import org.jboss.logging.Logger;
  * <p>Frames, primary to replica: the handshake as text ({@code {"version":..,"mode":..,"id":..,
  * "offset":..}}), then binary: {@code 'S' records} (a snapshot chunk), {@code 'E' offset} (the
  * snapshot ended), {@code 'L' offset bytes} (the stream's bytes from that offset), {@code 'H'
- * offset} (a heartbeat, sent when nothing else was for a heartbeat interval). Replica to primary:
+ * offset} (a heartbeat, sent when nothing else was for a heartbeat interval), and, at the start of
+ * a full sync to a replica of protocol 3 or more, {@code 'M' slot overflowed count hashes} (one
+ * importing slot's marks, {@link ImportMarks}; a slot with many takes several). Replica to primary:
  * {@code 'A' offset} (applied up to there), at least every heartbeat interval. Either side closes a
  * connection that brought nothing for the idle timeout.
  */
@@ -42,6 +44,7 @@ final class PrimarySession {
     static final byte STREAM = (byte) 'L';
     static final byte HEARTBEAT = 'H';
     static final byte ACK = 'A';
+    static final byte MARKS = 'M';
 
     /** Close codes a replica acts on. */
     static final short CLOSE_OVERRUN = 4000;
@@ -132,7 +135,7 @@ final class PrimarySession {
     }
 
     /** Starts streaming: a partial sync from {@code from}, or a full sync when {@code full}. */
-    void start(boolean full, long from, long epoch) {
+    void start(boolean full, long from, long epoch, ImportMarks marks) {
         socket.binaryMessageHandler(this::onAck);
         socket.closeHandler(ignored -> stop());
         socket.exceptionHandler(e -> {
@@ -158,11 +161,34 @@ final class PrimarySession {
         socket.writeTextMessage("{\"version\":" + Handshake.PROTOCOL_VERSION + ",\"mode\":\""
                 + (full ? "full" : "partial") + "\",\"id\":\"" + id + "\",\"previousId\":\"" + log.previousId()
                 + "\",\"offset\":" + offset + ",\"epoch\":" + epoch + "}");
+        if (full) {
+            // Ahead of the snapshot: the marks as of now; removals after this reach the replica as
+            // deletes in the stream (every delete, found or not, is streamed).
+            marks.forEach(this::sendMarks);
+        }
         lastSentNanos = System.nanoTime();
         lastHeardNanos = lastSentNanos;
         timer = context.owner().setPeriodic(Math.max(1, heartbeatNanos / 4_000_000), ignored -> heartbeat());
         waitingSinceNanos = System.nanoTime();
         pump();
+    }
+
+    private void sendMarks(int slot, boolean overflowed, long[] hashes) {
+        int perFrame = (MAX_FRAME_BYTES - 10) / Long.BYTES;
+        int at = 0;
+        do {
+            int count = Math.min(perFrame, hashes.length - at);
+            Buffer frame = Buffer.buffer(10 + count * Long.BYTES)
+                    .appendByte(MARKS)
+                    .appendInt(slot)
+                    .appendByte((byte) (overflowed ? 1 : 0))
+                    .appendInt(count);
+            for (int i = 0; i < count; i++) {
+                frame.appendLong(hashes[at + i]);
+            }
+            socket.writeBinaryMessage(frame);
+            at += count;
+        } while (at < hashes.length);
     }
 
     private void heartbeat() {

@@ -72,6 +72,9 @@ final class ReplicaLink {
     private long backoffMillis = MIN_BACKOFF_MILLIS;
     private volatile boolean stopped;
 
+    /** Where the import marks a primary sends at the start of a full sync go. */
+    private final ImportMarks marks;
+
     ReplicaLink(
             Vertx vertx,
             WebSocketClient client,
@@ -84,8 +87,10 @@ final class ReplicaLink {
             ReplicationMetrics metrics,
             AtomicBoolean synced,
             java.time.Duration heartbeat,
-            java.time.Duration idleTimeout) {
+            java.time.Duration idleTimeout,
+            ImportMarks marks) {
         this.vertx = vertx;
+        this.marks = marks;
         this.context = vertx.getOrCreateContext();
         this.client = client;
         this.primary = primary;
@@ -252,7 +257,7 @@ final class ReplicaLink {
             return;
         }
         int version = handshake.path("version").asInt(0);
-        if (version != Handshake.PROTOCOL_VERSION) {
+        if (!Handshake.supported(version)) {
             LOG.warnf(
                     "replica of %s: the primary speaks replication protocol version %d, this node %d; retrying",
                     primary, version, Handshake.PROTOCOL_VERSION);
@@ -312,6 +317,15 @@ final class ReplicaLink {
                 LOG.infof(
                         "replica of %s: snapshot applied; in sync at offset %d of history %s",
                         primary, log.offset(), syncing);
+            }
+            case PrimarySession.MARKS -> {
+                int slot = frame.getInt(1);
+                boolean overflowed = frame.getByte(5) != 0;
+                long[] hashes = new long[frame.getInt(6)];
+                for (int i = 0; i < hashes.length; i++) {
+                    hashes[i] = frame.getLong(10 + i * Long.BYTES);
+                }
+                marks.restore(slot, overflowed, hashes);
             }
             case PrimarySession.HEARTBEAT -> {
                 // Only proof of life: the offset it carries is the primary's, not this node's.

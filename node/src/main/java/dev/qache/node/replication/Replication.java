@@ -55,6 +55,7 @@ public class Replication {
     private final ClusterTls tls;
     private final WriteLease lease;
     private final WritePause pause;
+    private final ImportMarks marks;
     private final NodeConfig.Replication settings;
 
     /**
@@ -84,8 +85,10 @@ public class Replication {
             ClusterTls tls,
             WriteLease lease,
             WritePause pause,
+            ImportMarks marks,
             MeterRegistry registry) {
         this.pause = pause;
+        this.marks = marks;
         this.tls = tls;
         this.lease = lease;
         this.settings = config.replication();
@@ -235,13 +238,22 @@ public class Replication {
                     metrics,
                     synced,
                     settings.heartbeatInterval(),
-                    settings.idleTimeout());
+                    settings.idleTimeout(),
+                    marks);
             link = follow;
             LOG.infof("this node (%s) replicates %s", self, primary);
             follow.start();
         }
         role = next;
         return outcome;
+    }
+
+    /**
+     * Whether this node may answer reads: not a replica in the middle of a full sync, whose store
+     * holds only part of its primary's (a miss there says nothing).
+     */
+    public boolean readable() {
+        return ownership.role() != Role.REPLICA || synced.get();
     }
 
     /** The offset of the last write this node's log holds. */
@@ -289,14 +301,21 @@ public class Replication {
             return;
         }
         String version = request.getHeader(Handshake.VERSION);
-        if (!Integer.toString(Handshake.PROTOCOL_VERSION).equals(version)) {
+        int replicaVersion;
+        try {
+            replicaVersion = version == null ? 0 : Integer.parseInt(version);
+        } catch (NumberFormatException e) {
+            replicaVersion = 0;
+        }
+        if (!Handshake.supported(replicaVersion)) {
             Problem.send(
                     ctx.response(),
                     409,
                     "unsupported-version",
                     "Conflict",
-                    "this node speaks replication protocol version " + Handshake.PROTOCOL_VERSION
-                            + "; the replica sent " + (version == null ? "none" : version));
+                    "this node speaks replication protocol versions " + Handshake.OLDEST_VERSION + " to "
+                            + Handshake.PROTOCOL_VERSION + "; the replica sent "
+                            + (version == null ? "none" : version));
             return;
         }
         if (ownership.role() != Role.PRIMARY) {
@@ -331,6 +350,7 @@ public class Replication {
             return;
         }
         boolean full = !log.canContinue(id, offset);
+        boolean sendsMarks = replicaVersion >= 3;
         request.toWebSocket().onComplete(upgrade -> {
             if (upgrade.failed()) {
                 LOG.warnf(
@@ -350,7 +370,7 @@ public class Replication {
                     settings.heartbeatInterval(),
                     settings.idleTimeout());
             sessions.add(session);
-            session.start(full, offset, own);
+            session.start(full, offset, own, sendsMarks ? marks : ImportMarks.NONE);
         });
     }
 

@@ -113,6 +113,17 @@ public final class ReplicationLog implements ChangeListener {
         wakeTails();
     }
 
+    @Override
+    public void deletedAbsent(byte[] key) {
+        synchronized (this) {
+            header[0] = DEL;
+            header[1] = (byte) key.length;
+            write(header, 0, 2);
+            write(key, 0, key.length);
+        }
+        wakeTails();
+    }
+
     /** On a replica: appends whole records received from the primary, exactly as received. */
     public void appendRecords(byte[] records, int offset, int length) {
         synchronized (this) {

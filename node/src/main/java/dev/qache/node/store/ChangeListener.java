@@ -25,4 +25,10 @@ public interface ChangeListener {
 
     /** An entry was removed: deleted, expired or evicted; only the key part of {@code entry} matters. */
     void removed(byte[] entry);
+
+    /**
+     * A delete of {@code key} found no entry. Replication passes it on as a delete all the same:
+     * a replica of a migration's target must learn of a delete of a key not copied yet.
+     */
+    default void deletedAbsent(byte[] key) {}
 }

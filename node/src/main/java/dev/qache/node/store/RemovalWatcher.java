@@ -15,6 +15,9 @@ public interface RemovalWatcher {
     /** {@code entry} ({@code [keyLength][key][value]}) was removed; only its key part matters. */
     void removed(byte[] entry);
 
+    /** A delete of {@code key} found no entry (a migration's target must remember it all the same). */
+    default void deletedAbsent(byte[] key) {}
+
     /** The key hash of a store entry array, as {@link KeyHash#of(byte[])} gives it for the key alone. */
     static long keyHash(byte[] entry) {
         return KeyHash.of(entry, 1, entry[0] & 0xFF);

@@ -189,6 +189,8 @@ public final class SegmentedLruStore implements Store {
         synchronized (segment) {
             Node node = segment.find(key, hash);
             if (node == null) {
+                listener.deletedAbsent(key);
+                watcher.deletedAbsent(key);
                 return false;
             }
             removedExpired = isExpired(node, now);
@@ -444,8 +446,11 @@ public final class SegmentedLruStore implements Store {
                 node.accessStamp = (int) now;
                 segment.insert(node, hash);
             } else if (isExpired(node, now)) {
+                // The expired entry goes first, as a removal (replicated as a delete, and seen by
+                // the watcher: a migration's target must not take a copy over a key that expired).
                 release(node);
                 expirations.increment();
+                removed(node);
                 replace(segment, node, data, expireAtMillis, now);
             } else {
                 usedBytes.addAndGet(-needed);

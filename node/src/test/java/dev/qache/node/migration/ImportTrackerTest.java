@@ -112,10 +112,7 @@ class ImportTrackerTest {
             String[] parts = event.split(":");
             switch (parts[0]) {
                 case "put" -> store.put(key(parts[1]), "new".getBytes(UTF_8), Store.NO_EXPIRY);
-                case "del" -> {
-                    tracker.deleting(key(parts[1]));
-                    store.delete(key(parts[1]));
-                }
+                case "del" -> store.delete(key(parts[1]));
                 case "evict" -> store.dropSlot(Slots.of(key(parts[1])));
                 case "copy" -> copy(tracker, key(parts[1]));
                 case "complete" -> assertThat(tracker.complete(SLOT, attempt)).isTrue();
@@ -170,7 +167,7 @@ class ImportTrackerTest {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         ImportTracker tracker = tracker(4_096, registry);
         for (byte[] key : keysOfOneSlot(300)) {
-            tracker.deleting(key);
+            store.delete(key); // none is here: deletes of keys not copied yet
         }
         assertThat(tracker.bytes()).isLessThanOrEqualTo(4_096);
         assertThat(registry.get("qache.migration.touched.overflows").counter().count())
@@ -201,11 +198,54 @@ class ImportTrackerTest {
         assertThat(tracker.finalMiss(KEYS.get(0))).isTrue();
     }
 
+    /**
+     * What a primary sends a replica at the start of a full sync: the replica's tracker then
+     * answers as the primary's does, overflowed slots included.
+     */
+    @Test
+    void marksHandedToAReplica_giveTheSameAnswers() {
+        importing("primary");
+        ImportTracker primary = tracker(1L << 20, new SimpleMeterRegistry());
+        store.delete(KEYS.get(0));
+        store.put(KEYS.get(1), "new".getBytes(UTF_8), Store.NO_EXPIRY);
+        store.delete(KEYS.get(1));
+
+        SegmentedLruStore replicaStore = new SegmentedLruStore(1L << 26, 4, EntrySizer.DEFAULT_LAYOUT, Clock.SYSTEM);
+        SlotOwnership replicaOwnership = new SlotOwnership();
+        replicaOwnership.accept(
+                new MapDocument(
+                        2,
+                        List.of(
+                                new ShardEntry("s", "127.0.0.1:2", List.of()),
+                                new ShardEntry("t", "127.0.0.1:3", List.of(SELF))),
+                        allButTheSlot("s"),
+                        List.of(new SlotRange(SLOT, SLOT, "t"))),
+                SELF,
+                slot -> 0);
+        ImportTracker replica = new ImportTracker(replicaStore, replicaOwnership, 1L << 20, new SimpleMeterRegistry());
+        List<String> visited = new ArrayList<>();
+        primary.forEach((slot, overflowed, hashes) -> {
+            visited.add(slot + ":" + overflowed + ":" + hashes.length);
+            replica.restore(slot, overflowed, hashes);
+        });
+        assertThat(visited).containsExactly(SLOT + ":false:2");
+        for (byte[] key : KEYS) {
+            assertThat(replica.finalMiss(key)).isEqualTo(primary.finalMiss(key));
+        }
+        assertThat(replica.finalMiss(KEYS.get(0))).isTrue();
+        assertThat(replica.finalMiss(KEYS.get(2))).isFalse();
+
+        replica.restore(SLOT, true, new long[0]);
+        assertThat(replica.finalMiss(KEYS.get(2)))
+                .as("an overflowed slot travels as one")
+                .isTrue();
+    }
+
     @Test
     void aSlotThatNoLongerImports_isForgotten() {
         importing("primary");
         ImportTracker tracker = tracker(1L << 20, new SimpleMeterRegistry());
-        tracker.deleting(KEYS.get(0));
+        store.delete(KEYS.get(0));
         assertThat(tracker.bytes()).isPositive();
         ownership.accept(
                 new MapDocument(

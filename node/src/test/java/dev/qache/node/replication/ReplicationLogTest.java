@@ -60,6 +60,27 @@ class ReplicationLogTest {
         assertThat(get(replica, "b")).isNull();
     }
 
+    /** A delete that found nothing travels as a delete: the replica's store is told of it too. */
+    @Test
+    void aDeleteOfAnAbsentKey_isStreamed_andReachesTheReplicasWatcher() {
+        ReplicationLog log = new ReplicationLog(4096);
+        log.deletedAbsent("gone".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        assertThat(log.offset()).isEqualTo(2 + 4);
+        Store replica = store();
+        java.util.List<String> absent = new java.util.ArrayList<>();
+        replica.watchRemovals(new dev.qache.node.store.RemovalWatcher() {
+            @Override
+            public void removed(byte[] entry) {}
+
+            @Override
+            public void deletedAbsent(byte[] key) {
+                absent.add(new String(key, java.nio.charset.StandardCharsets.UTF_8));
+            }
+        });
+        new Records(replica).apply(log.read(0, 10_000), null);
+        assertThat(absent).containsExactly("gone");
+    }
+
     @Test
     void chunksCutAnywhere_applyTheSame_andTheReplicaLogMatchesByteForByte() {
         ReplicationLog primary = new ReplicationLog(1 << 16);

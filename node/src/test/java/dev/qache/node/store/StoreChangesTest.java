@@ -55,6 +55,32 @@ class StoreChangesTest {
         public void removed(byte[] entry) {
             changes.add("del " + key(entry));
         }
+
+        @Override
+        public void deletedAbsent(byte[] key) {
+            changes.add("del-absent " + new String(key, UTF_8));
+        }
+    }
+
+    /**
+     * A migration's copy stored over an entry that had expired but was not removed yet: the
+     * expired entry's removal is told first (a target must remember that the key changed).
+     */
+    @Test
+    void putIfAbsentOverAnExpiredEntry_tellsItsRemovalFirst() {
+        SegmentedLruStore store = store(1 << 20, 4);
+        Recorder recorder = new Recorder();
+        store.listen(recorder);
+        List<String> watched = new ArrayList<>();
+        store.watchRemovals(entry -> watched.add(key(entry)));
+        store.put(b("k"), b("new"), clock.currentTimeMillis() + 10);
+        clock.advanceMillis(20);
+        byte[] old = b("old");
+        assertThat(store.putIfAbsent(b("k"), old, 0, old.length, Store.NO_EXPIRY))
+                .isNotNull();
+        assertThat(recorder.changes)
+                .containsExactly("set k=new@" + (clock.currentTimeMillis() - 10), "del k", "set k=old@0");
+        assertThat(watched).containsExactly("k");
     }
 
     @Test
@@ -70,7 +96,10 @@ class StoreChangesTest {
         store.delete(b("a"));
         store.delete(b("never-there"));
 
-        assertThat(recorder.changes).containsExactly("set a=1@0", "set a=22@" + expiry, "set a=3@0", "del a");
+        // A delete that finds nothing is told too: replication streams it (a migration target's
+        // replica must hear of a delete of a key not copied yet).
+        assertThat(recorder.changes)
+                .containsExactly("set a=1@0", "set a=22@" + expiry, "set a=3@0", "del a", "del-absent never-there");
     }
 
     @Test
