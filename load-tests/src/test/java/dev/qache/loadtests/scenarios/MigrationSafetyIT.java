@@ -77,6 +77,19 @@ class MigrationSafetyIT {
         return fourth;
     }
 
+    /** Starts the fourth shard's primary and replica and adds the shard: the migration starts. */
+    private List<LocalCluster.Member> addFourthShardWithReplica() throws Exception {
+        LocalCluster.Member primary = cluster.startNode("node-s4");
+        LocalCluster.Member replica = cluster.startNode("node-s4-r1");
+        cluster.awaitReady(List.of(primary, replica));
+        HttpResponse<String> added = cluster.adminPost(
+                "/admin/shards",
+                "{\"id\":\"s4\",\"primary\":\"" + primary.address() + "\",\"replicas\":[\"" + replica.address()
+                        + "\"]}");
+        assertThat(added.statusCode()).as(added.body()).isEqualTo(201);
+        return List.of(primary, replica);
+    }
+
     /** Every key that answers with a value it no longer has: its old value. */
     private List<String> oldValuesServed(int keys, String allowed) throws Exception {
         List<String> wrong = new ArrayList<>();
@@ -177,14 +190,9 @@ class MigrationSafetyIT {
                             .statusCode())
                     .isEqualTo(204);
         }
-        LocalCluster.Member primary = cluster.startNode("node-s4");
-        LocalCluster.Member replica = cluster.startNode("node-s4-r1");
-        cluster.awaitReady(List.of(primary, replica));
-        HttpResponse<String> added = cluster.adminPost(
-                "/admin/shards",
-                "{\"id\":\"s4\",\"primary\":\"" + primary.address() + "\",\"replicas\":[\"" + replica.address()
-                        + "\"]}");
-        assertThat(added.statusCode()).as(added.body()).isEqualTo(201);
+        List<LocalCluster.Member> fourth = addFourthShardWithReplica();
+        LocalCluster.Member primary = fourth.get(0);
+        LocalCluster.Member replica = fourth.get(1);
         await().atMost(Duration.ofSeconds(60))
                 .pollInterval(Duration.ofMillis(20))
                 .ignoreExceptions()
@@ -237,14 +245,9 @@ class MigrationSafetyIT {
         int keys = 1_200;
         cluster = new LocalCluster().start(3, 0, THROTTLED);
         preload(keys);
-        LocalCluster.Member primary = cluster.startNode("node-s4");
-        LocalCluster.Member replica = cluster.startNode("node-s4-r1");
-        cluster.awaitReady(List.of(primary, replica));
-        HttpResponse<String> added = cluster.adminPost(
-                "/admin/shards",
-                "{\"id\":\"s4\",\"primary\":\"" + primary.address() + "\",\"replicas\":[\"" + replica.address()
-                        + "\"]}");
-        assertThat(added.statusCode()).as(added.body()).isEqualTo(201);
+        List<LocalCluster.Member> fourth = addFourthShardWithReplica();
+        LocalCluster.Member primary = fourth.get(0);
+        LocalCluster.Member replica = fourth.get(1);
         for (int i = 0; i < keys; i++) {
             assertThat(cluster.post(url("b" + i), "{\"value\":\"new\",\"ttl\":1}")
                             .statusCode())
