@@ -219,7 +219,30 @@ final class LocalCluster implements AutoCloseable {
         }
         awaitReady(all);
         startRouter(routerOptions);
+        awaitWritable();
         return this;
+    }
+
+    /**
+     * Until every primary holds a write lease from the router (as {@code ./qache up} waits): a write
+     * sent before that is refused, and a test's first writes would race the router's first probes.
+     */
+    void awaitWritable() {
+        await().atMost(Duration.ofSeconds(30))
+                .pollInterval(Duration.ofMillis(50))
+                .ignoreExceptions()
+                .until(() -> {
+                    com.fasterxml.jackson.databind.JsonNode view = new com.fasterxml.jackson.databind.ObjectMapper()
+                            .readTree(admin("/admin/cluster").body());
+                    for (com.fasterxml.jackson.databind.JsonNode shard : view.path("shards")) {
+                        com.fasterxml.jackson.databind.JsonNode primary =
+                                shard.path("nodes").get(0);
+                        if (primary.path("leaseRemainingMillis").asLong(0) <= 0) {
+                            return false;
+                        }
+                    }
+                    return true;
+                });
     }
 
     Member startNode(String name) throws IOException {
