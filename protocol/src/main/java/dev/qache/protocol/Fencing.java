@@ -36,6 +36,12 @@ public final class Fencing {
     /** {@link #REFUSED}: the primary is handing its shard to a replica and takes no write meanwhile. */
     public static final String PAUSED = "paused";
 
+    /**
+     * {@link #REFUSED}: a replica in a full sync holds only part of its primary's keys and answers
+     * no read (503); another node of the shard may.
+     */
+    public static final String SYNCING = "syncing";
+
     /** {@link #REFUSED}: the node does not take this call (its 421 names who does). */
     public static final String MISDIRECTED = "misdirected";
 

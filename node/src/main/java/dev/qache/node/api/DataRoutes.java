@@ -132,6 +132,7 @@ public class DataRoutes {
         HttpServerResponse response = ctx.response();
         if (!replication.readable()) {
             response.putHeader("Retry-After", "1");
+            response.headers().set(Fencing.REFUSED, Fencing.SYNCING);
             Problem.send(
                     response,
                     503,

@@ -399,23 +399,66 @@ public class ProxyRoutes {
         }
         if (monitor.health(shard.primary()) == FailureDetector.Health.DOWN) {
             return once(ctx, replicaOf(shard), HttpMethod.GET, null)
+                    .compose(answer -> syncing(answer) ? primaryOr(ctx, shard, answer) : Future.succeededFuture(answer))
                     .recover(failure -> once(ctx, shard.primary(), HttpMethod.GET, null));
         }
         return once(ctx, shard.primary(), HttpMethod.GET, null, Math.min(timeoutMillis, replicaReadAfterMillis))
-                .recover(failure -> once(ctx, replicaOf(shard), HttpMethod.GET, null));
+                .recover(failure -> once(ctx, replicaOf(shard), HttpMethod.GET, null)
+                        .compose(answer ->
+                                syncing(answer) ? primaryOr(ctx, shard, answer) : Future.succeededFuture(answer)));
     }
 
-    /** A replica for a read, rotating between the shard's replicas the detector does not call down. */
+    /** The primary's answer to a GET, or {@code fallback} if the primary gives none. */
+    private Future<Answer> primaryOr(RoutingContext ctx, Shard shard, Answer fallback) {
+        return once(ctx, shard.primary(), HttpMethod.GET, null).recover(failure -> Future.succeededFuture(fallback));
+    }
+
+    /**
+     * Whether {@code answer} is a replica's refusal to read because it is in a full sync (it
+     * holds only part of the shard's keys): not an answer about the key, so another node is asked.
+     */
+    static boolean syncing(Answer answer) {
+        return answer.response().statusCode() == 503
+                && Fencing.SYNCING.equals(answer.response().getHeader(Fencing.REFUSED));
+    }
+
+    /**
+     * A replica for a read, rotating between the shard's replicas: one the detector does not call
+     * down and whose last status says it is synced, else one not down, else the next in turn.
+     */
     private String replicaOf(Shard shard) {
         List<String> replicas = shard.replicas();
         int start = Math.floorMod(replicaTurn.getAndIncrement(), replicas.size());
+        return readReplica(
+                replicas, start, replica -> monitor.health(replica) == FailureDetector.Health.DOWN, replica -> {
+                    io.vertx.core.json.JsonObject status = monitor.status(replica);
+                    return status != null && !status.getBoolean("synced", true);
+                });
+    }
+
+    /**
+     * The replica a read goes to, looking from {@code start} round the list: the first neither
+     * down nor syncing, else the first not down, else the one at {@code start}.
+     */
+    static String readReplica(
+            List<String> replicas,
+            int start,
+            java.util.function.Predicate<String> down,
+            java.util.function.Predicate<String> syncing) {
+        String notDown = null;
         for (int i = 0; i < replicas.size(); i++) {
             String replica = replicas.get((start + i) % replicas.size());
-            if (monitor.health(replica) != FailureDetector.Health.DOWN) {
+            if (down.test(replica)) {
+                continue;
+            }
+            if (!syncing.test(replica)) {
                 return replica;
             }
+            if (notDown == null) {
+                notDown = replica;
+            }
         }
-        return replicas.get(start);
+        return notDown != null ? notDown : replicas.get(start);
     }
 
     private void send(
@@ -427,8 +470,10 @@ public class ProxyRoutes {
             int attemptsLeft,
             long startNanos) {
         boolean write = method != HttpMethod.GET;
-        // A GET to a primary that has replicas gets a short wait: past it, a replica is asked.
+        // A GET to a primary that has replicas gets a short wait, past which a replica is asked,
+        // unless it is the last attempt.
         long timeout = method == HttpMethod.GET
+                        && attemptsLeft > 1
                         && node.equals(shard.primary())
                         && !shard.replicas().isEmpty()
                 ? Math.min(timeoutMillis, replicaReadAfterMillis)
@@ -464,6 +509,13 @@ public class ProxyRoutes {
                     if (write
                             && notApplied(answer, failure)
                             && retryWrite(ctx, shard, node, method, body, startNanos, answer, failure)) {
+                        return;
+                    }
+                    if (failure == null && !write && !node.equals(shard.primary()) && syncing(answer)) {
+                        // A replica in a full sync cannot say whether the key exists: the primary
+                        // is asked (again, if it was first), as the last attempt, with the whole
+                        // forward timeout. A primary never answers "syncing": this ends there.
+                        send(ctx, shard, shard.primary(), method, body, 1, startNanos);
                         return;
                     }
                     if (failure == null) {
