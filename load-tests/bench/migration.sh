@@ -8,6 +8,8 @@
 #   load-tests/bench/migration.sh [rounds]        (default 3)
 #   REHEARSE=1: add the shard and remove it again before the measured run, so every process has
 #   run a migration's code once (JIT warm-up told apart from the copy's own cost)
+#   PROFILE=1: record each process with JFR while the shard is added (the measured run only);
+#   the recordings are in load-tests/target/migration-bench/<name>-<round>.jfr
 #   SMALL=1000000 BIG=100000 RATE=1000 MEMORY=768M MODE=mixed|get|post QACHE_ROUTER_OPTS="-D..." (extra router
 #   options, which ./qache up passes on)
 #
@@ -53,7 +55,7 @@ for round in $(seq "$ROUNDS"); do
   "$JAVA_HOME/bin/java" -cp "$BENCH_JAR" dev.qache.loadtests.http.Preload "$ROUTER" "$SMALL" 100 - small: >/dev/null
   "$JAVA_HOME/bin/java" -cp "$BENCH_JAR" dev.qache.loadtests.http.Preload "$ROUTER" "$BIG" 10000 - big: >/dev/null
   rm -f "$OUT/stop" "$OUT/recording"
-  steady=$(load 20 "steady-$round")
+  steady=$(load 20 "steady-$round" 2>"$OUT/steady-$round.err")
   primary=$(./qache spawn-node | tail -n 1)
   replica=$(./qache spawn-node | tail -n 1)
   if [ -n "${REHEARSE:-}" ]; then
@@ -67,17 +69,28 @@ for round in $(seq "$ROUNDS"); do
     sleep 2
   fi
   rm -f "$OUT/stop" "$OUT/recording"
-  load 900 "migrating-$round" >"$OUT/migrating-$round.txt" &
+  load 900 "migrating-$round" >"$OUT/migrating-$round.txt" 2>"$OUT/migrating-$round.err" &
   gen=$!
   # The generator warms up for 5 s (its JIT and connections); the shard is added once it records.
   until [ -e "$OUT/recording" ]; do sleep 0.05; done
   cpu >"$OUT/cpu-before-$round.txt"
+  if [ -n "${PROFILE:-}" ]; then
+    for f in .qache/*.pid; do
+      "$JAVA_HOME/bin/jcmd" "$(cat "$f")" JFR.start name=migration settings=profile >/dev/null 2>&1 || true
+    done
+  fi
   start=$(date +%s%N)
   admin -X POST -H 'Content-Type: application/json' \
     -d "{\"id\":\"s4\",\"primary\":\"$primary\",\"replicas\":[\"$replica\"]}" "$ROUTER/admin/shards" >/dev/null
   until admin "$ROUTER/admin/migrations" | grep -q '"state":"done"'; do sleep 0.1; done
   end=$(date +%s%N)
   cpu >"$OUT/cpu-after-$round.txt"
+  if [ -n "${PROFILE:-}" ]; then
+    for f in .qache/*.pid; do
+      "$JAVA_HOME/bin/jcmd" "$(cat "$f")" JFR.stop name=migration \
+        filename="$OUT/$(basename "$f" .pid)-$round.jfr" >/dev/null 2>&1 || true
+    done
+  fi
   touch "$OUT/stop"
   wait "$gen" || true
   migrating=$(cat "$OUT/migrating-$round.txt")

@@ -115,10 +115,25 @@ public final class FixedRateLoad {
                                 ? r.putHeader("Content-Type", "application/json")
                                         .send(body)
                                 : r.send())
-                        .compose(r -> r.body().map(b -> r.statusCode()))
+                        .compose(r -> r.body().map(b -> {
+                            if (r.statusCode() != expected && errors.get() < 20) {
+                                // The first failures are told on stderr: what a failed request got.
+                                System.err.printf(
+                                        "failed: %s %s: %d %s%n",
+                                        request.getMethod(),
+                                        request.getURI(),
+                                        r.statusCode(),
+                                        b.toString().substring(0, Math.min(300, b.length())));
+                            }
+                            return r.statusCode();
+                        }))
                         .onComplete(result -> {
                             long end = System.nanoTime();
                             boolean failed = result.failed() || result.result() != expected;
+                            if (result.failed() && errors.get() < 20) {
+                                System.err.printf(
+                                        "failed: %s %s: %s%n", request.getMethod(), request.getURI(), result.cause());
+                            }
                             if (failed) {
                                 errors.incrementAndGet();
                             } else if (recorded) {
