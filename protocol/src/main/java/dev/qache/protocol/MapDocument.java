@@ -49,6 +49,31 @@ public record MapDocument(long epoch, List<ShardEntry> shards, List<SlotRange> s
         return targets;
     }
 
+    /**
+     * Whether {@code other} says the same as this map: the same epoch, the same shards (in any
+     * order, each with the same primary and replicas) and the same owner and migration target for
+     * every slot, however its ranges are cut. Two maps of one epoch that differ are a split brain:
+     * each epoch has one content.
+     */
+    public boolean sameAs(MapDocument other) {
+        if (epoch != other.epoch) {
+            return false;
+        }
+        java.util.Map<String, ShardEntry> mine = byId();
+        java.util.Map<String, ShardEntry> theirs = other.byId();
+        return mine.equals(theirs)
+                && java.util.Arrays.equals(slotOwners(), other.slotOwners())
+                && java.util.Arrays.equals(slotTargets(), other.slotTargets());
+    }
+
+    private java.util.Map<String, ShardEntry> byId() {
+        java.util.Map<String, ShardEntry> byId = new java.util.HashMap<>();
+        for (ShardEntry shard : shards == null ? List.<ShardEntry>of() : shards) {
+            byId.put(shard.id(), new ShardEntry(shard.id(), shard.primary(), List.copyOf(shard.replicas())));
+        }
+        return byId;
+    }
+
     /** One shard: its id, its primary and its replicas, each {@code host:port}. */
     public record ShardEntry(String id, String primary, List<String> replicas) {}
 

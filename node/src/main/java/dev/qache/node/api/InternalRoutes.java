@@ -11,6 +11,8 @@ import dev.qache.node.store.Store;
 import dev.qache.node.store.StoreStats;
 import dev.qache.protocol.Fencing;
 import dev.qache.protocol.MapDocument;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
@@ -27,8 +29,11 @@ import org.jboss.logging.Logger;
  * Bearer <qache.cluster.token>} (checked by the route's own guard, see {@link Credentials}).
  *
  * <p>{@code PUT /_internal/cluster-map?self=host:port} installs a pushed cluster map: {@code 204}
- * when accepted, {@code 409} when its epoch is older than the node's (fencing), {@code 400} for a
- * map that does not parse or does not cover the slots.
+ * when accepted, {@code 409} when its epoch is older than the node's (fencing) or when it has the
+ * node's epoch with other content ({@code map-conflict}, counted in {@code
+ * qache_map_conflicts_total}: each epoch has one content), {@code 400} for a map that does not
+ * parse or does not cover the slots. {@code GET /_internal/cluster-map} gives the map the node
+ * holds ({@code 404} before its first), so that a router that lost its own can adopt the newest.
  *
  * <p>{@code GET /_internal/replication} opens a replica's stream (a WebSocket; see {@link
  * Replication}). {@code GET /_internal/status} gives this node's role, epoch, replication offset,
@@ -53,6 +58,7 @@ public class InternalRoutes {
     private final Store store;
     private final Credentials credentials;
     private final WriteLease lease;
+    private final Counter conflicts;
 
     InternalRoutes(
             SlotOwnership ownership,
@@ -60,7 +66,11 @@ public class InternalRoutes {
             Replication replication,
             Store store,
             SlotTransfer slots,
-            Credentials credentials) {
+            Credentials credentials,
+            MeterRegistry registry) {
+        this.conflicts = Counter.builder("qache.map.conflicts")
+                .description("Pushed maps refused for having this node's epoch with other content")
+                .register(registry);
         this.ownership = ownership;
         this.lease = lease;
         this.slots = slots;
@@ -73,6 +83,7 @@ public class InternalRoutes {
         credentials
                 .internalWithBody(router, HttpMethod.PUT, "/_internal/cluster-map", 16L << 20)
                 .handler(this::installMap);
+        credentials.internal(router, HttpMethod.GET, "/_internal/cluster-map").handler(this::map);
         credentials.internal(router, HttpMethod.GET, "/_internal/replication").handler(replication::serve);
         credentials.internal(router, HttpMethod.GET, "/_internal/status").handler(this::status);
         credentials.internal(router, HttpMethod.POST, "/_internal/handoff").handler(replication::handoff);
@@ -99,6 +110,21 @@ public class InternalRoutes {
             ctx.response()
                     .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
                     .end(Buffer.buffer(JSON.writeValueAsBytes(status)));
+        } catch (Exception e) {
+            ctx.fail(e);
+        }
+    }
+
+    private void map(RoutingContext ctx) {
+        MapDocument map = ownership.map();
+        if (map == null) {
+            Problem.send(ctx.response(), 404, "no-map", "Not Found", "this node has not been given a cluster map yet");
+            return;
+        }
+        try {
+            ctx.response()
+                    .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+                    .end(Buffer.buffer(JSON.writeValueAsBytes(map)));
         } catch (Exception e) {
             ctx.fail(e);
         }
@@ -135,7 +161,23 @@ public class InternalRoutes {
             return;
         }
         long before = ownership.epoch();
-        if (replication.install(map, self) == SlotOwnership.Outcome.STALE) {
+        SlotOwnership.Outcome outcome = replication.install(map, self);
+        if (outcome == SlotOwnership.Outcome.CONFLICT) {
+            conflicts.increment();
+            LOG.errorf(
+                    "refused a cluster map of epoch %d with other content than the one this node holds"
+                            + " at that epoch: two routers, or one that lost its state, made different maps",
+                    map.epoch());
+            Problem.send(
+                    ctx.response(),
+                    409,
+                    "map-conflict",
+                    "Conflict",
+                    "this node holds another map of epoch " + map.epoch()
+                            + "; a map's content never changes without a new epoch");
+            return;
+        }
+        if (outcome == SlotOwnership.Outcome.STALE) {
             Problem.send(
                     ctx.response(),
                     409,

@@ -21,7 +21,12 @@ public final class SlotOwnership {
     public enum Outcome {
         ACCEPTED,
         /** Older than the map this node already has: ignored. */
-        STALE
+        STALE,
+        /**
+         * Of this node's epoch but saying something else (a second router, or one that lost its
+         * state, numbering its own changes): refused, since each epoch has one content.
+         */
+        CONFLICT
     }
 
     /**
@@ -49,6 +54,7 @@ public final class SlotOwnership {
             java.util.Map<String, String> primaries) {}
 
     private final AtomicReference<@Nullable View> view = new AtomicReference<>();
+    private @Nullable MapDocument accepted;
 
     /**
      * Slots maps took away from this node's shard whose keys are not dropped yet; guarded by this.
@@ -111,6 +117,9 @@ public final class SlotOwnership {
         View current = view.get();
         if (current != null && map.epoch() < current.epoch()) {
             return Outcome.STALE;
+        }
+        if (conflicts(map)) {
+            return Outcome.CONFLICT;
         }
         String[] owners = map.slotOwners();
         String[] targets = map.slotTargets();
@@ -179,7 +188,19 @@ public final class SlotOwnership {
         }
         view.set(new View(
                 map.epoch(), self, shardId, role, primary, owned, importing, primaryBySlot, writeShard, primaries));
+        accepted = map;
         return Outcome.ACCEPTED;
+    }
+
+    /** Whether {@code map} has this node's epoch but other content than the map it accepted. */
+    public synchronized boolean conflicts(MapDocument map) {
+        MapDocument mine = accepted;
+        return mine != null && map.epoch() == mine.epoch() && !mine.sameAs(map);
+    }
+
+    /** The last map this node accepted, as it came; null before the first. */
+    public synchronized @Nullable MapDocument map() {
+        return accepted;
     }
 
     /** The primary that owns {@code key} when this node does not, else null (serve it here). */

@@ -155,6 +155,9 @@ public class Replication {
         if (map.epoch() < ownership.epoch()) {
             return SlotOwnership.Outcome.STALE;
         }
+        if (ownership.conflicts(map)) {
+            return SlotOwnership.Outcome.CONFLICT;
+        }
         Role next = Role.NONE;
         String primary = null;
         for (MapDocument.ShardEntry shard : map.shards()) {

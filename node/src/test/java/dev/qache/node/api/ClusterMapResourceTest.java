@@ -81,5 +81,28 @@ class ClusterMapResourceTest {
                 .body("owner", equalTo("b:2"));
         given().get("/" + theirs).then().statusCode(421).body("owner", equalTo("b:2"));
         given().delete("/" + theirs).then().statusCode(421);
+
+        // The same epoch again: accepted while it says the same, refused when it says otherwise.
+        push(json(7), "test-cluster-token").statusCode(204);
+        String other = json(7).replace("\"b:2\"", "\"c:3\"");
+        push(other, "test-cluster-token")
+                .statusCode(409)
+                .contentType("application/problem+json")
+                .body("type", equalTo("urn:qache:problem:map-conflict"));
+        given().get("/" + theirs).then().statusCode(421).body("owner", equalTo("b:2"));
+        given().header("Authorization", "Bearer test-cluster-token")
+                .get("/q/metrics")
+                .then()
+                .body(org.hamcrest.Matchers.containsString("qache_map_conflicts_total 1.0"));
+
+        // What the node holds, for a router that lost its own map.
+        given().get("/_internal/cluster-map").then().statusCode(401);
+        given().header("Authorization", "Bearer test-cluster-token")
+                .get("/_internal/cluster-map")
+                .then()
+                .statusCode(200)
+                .body("epoch", equalTo(7))
+                .body("shards[1].primary", equalTo("b:2"))
+                .body("slots[1].from", equalTo(Slots.COUNT / 2));
     }
 }

@@ -88,6 +88,68 @@ public class SlotOwnershipTest {
         assertThat(ownership.epoch()).isEqualTo(5);
     }
 
+    /** {@link #halves} with one change, named by {@code change}, at {@code epoch}. */
+    private static MapDocument halvesWith(long epoch, String change) {
+        MapDocument.ShardEntry s1 = new MapDocument.ShardEntry("s1", "a:1", List.of("r:1"));
+        MapDocument.ShardEntry s2 = new MapDocument.ShardEntry("s2", "b:2", List.of());
+        List<MapDocument.SlotRange> slots = halves(epoch).slots();
+        List<MapDocument.SlotRange> moving = List.of();
+        List<MapDocument.ShardEntry> shards = List.of(s1, s2);
+        switch (change) {
+            case "none" -> {}
+            case "shards listed the other way round" -> shards = List.of(s2, s1);
+            case "a range cut in two" ->
+                slots = List.of(
+                        new MapDocument.SlotRange(0, 99, "s1"),
+                        new MapDocument.SlotRange(100, Slots.COUNT / 2 - 1, "s1"),
+                        new MapDocument.SlotRange(Slots.COUNT / 2, Slots.COUNT - 1, "s2"));
+            case "another primary" -> shards = List.of(new MapDocument.ShardEntry("s1", "r:1", List.of("a:1")), s2);
+            case "another replica" -> shards = List.of(new MapDocument.ShardEntry("s1", "a:1", List.of("x:9")), s2);
+            case "a slot with another owner" ->
+                slots = List.of(
+                        new MapDocument.SlotRange(0, Slots.COUNT / 2, "s1"),
+                        new MapDocument.SlotRange(Slots.COUNT / 2 + 1, Slots.COUNT - 1, "s2"));
+            case "a slot moving" -> moving = List.of(new MapDocument.SlotRange(0, 0, "s2"));
+            default -> throw new IllegalArgumentException(change);
+        }
+        return new MapDocument(epoch, shards, slots, moving);
+    }
+
+    static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> sameEpochRows() {
+        return java.util.stream.Stream.of(
+                org.junit.jupiter.params.provider.Arguments.of("none", 5, "ACCEPTED"),
+                org.junit.jupiter.params.provider.Arguments.of("shards listed the other way round", 5, "ACCEPTED"),
+                org.junit.jupiter.params.provider.Arguments.of("a range cut in two", 5, "ACCEPTED"),
+                org.junit.jupiter.params.provider.Arguments.of("another primary", 5, "CONFLICT"),
+                org.junit.jupiter.params.provider.Arguments.of("another replica", 5, "CONFLICT"),
+                org.junit.jupiter.params.provider.Arguments.of("a slot with another owner", 5, "CONFLICT"),
+                org.junit.jupiter.params.provider.Arguments.of("a slot moving", 5, "CONFLICT"),
+                org.junit.jupiter.params.provider.Arguments.of("another primary", 6, "ACCEPTED"),
+                org.junit.jupiter.params.provider.Arguments.of("a slot moving", 4, "STALE"));
+    }
+
+    /**
+     * After {@code halves(5)}: a map with {@code change} at {@code epoch}. Each epoch has one
+     * content: the same epoch saying anything else is refused and changes nothing.
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0} at epoch {1}: {2}")
+    @org.junit.jupiter.params.provider.MethodSource("sameEpochRows")
+    void aMapOfTheSameEpoch_isTakenOnlyIfItSaysTheSame(String change, long epoch, String outcome) {
+        SlotOwnership ownership = new SlotOwnership();
+        ownership.accept(halves(5), "a:1", this::dropStale);
+
+        assertThat(ownership.accept(halvesWith(epoch, change), "a:1", this::dropStale))
+                .isEqualTo(SlotOwnership.Outcome.valueOf(outcome));
+
+        if (!outcome.equals("ACCEPTED")) {
+            assertThat(ownership.epoch()).isEqualTo(5);
+            assertThat(ownership.map()).isEqualTo(halves(5));
+            assertThat(ownership.role()).isEqualTo(SlotOwnership.Role.PRIMARY);
+        } else {
+            assertThat(ownership.map()).isEqualTo(halvesWith(epoch, change));
+        }
+    }
+
     @Test
     void nodeNotInTheMap_servesNothing() {
         SlotOwnership ownership = new SlotOwnership();

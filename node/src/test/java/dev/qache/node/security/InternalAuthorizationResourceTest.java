@@ -67,6 +67,8 @@ class InternalAuthorizationResourceTest {
         return List.of(
                 new Endpoint("GET", "/_internal/status", null, 200),
                 new Endpoint("PUT", "/_internal/cluster-map?self=a:1", map(RIGHT_EPOCH), 204),
+                // After the PUT above: the map the node holds.
+                new Endpoint("GET", "/_internal/cluster-map", null, 200),
                 // No WebSocket upgrade asked for: the replication endpoint refuses the plain GET.
                 new Endpoint("GET", "/_internal/replication", null, 400),
                 new Endpoint("GET", "/_internal/slots/5", null, 200),

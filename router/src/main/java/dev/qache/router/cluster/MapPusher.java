@@ -42,6 +42,8 @@ public class MapPusher {
     private final Map<String, String> lastOutcome = new ConcurrentHashMap<>();
 
     private final NodeMonitor monitor;
+    private final java.util.concurrent.atomic.AtomicBoolean adopting = new java.util.concurrent.atomic.AtomicBoolean();
+    private final io.micrometer.core.instrument.Counter adoptions;
 
     MapPusher(
             Vertx vertx,
@@ -49,8 +51,12 @@ public class MapPusher {
             ClusterConfig config,
             Credentials credentials,
             ClusterTls tls,
-            NodeMonitor monitor) {
+            NodeMonitor monitor,
+            io.micrometer.core.instrument.MeterRegistry registry) {
         this.monitor = monitor;
+        this.adoptions = io.micrometer.core.instrument.Counter.builder("qache.router.map.adoptions")
+                .description("Newer cluster maps this router took from a node that refused its own")
+                .register(registry);
         this.credentials = credentials;
         this.vertx = vertx;
         this.cluster = cluster;
@@ -114,6 +120,49 @@ public class MapPusher {
         }
     }
 
+    /**
+     * A node refused this router's map of epoch {@code refused}: if the map it holds is newer, this
+     * router adopts it (saves, then routes and pushes by it). So a router that lost its map file,
+     * or was restored from an old one, and bootstrapped from its configuration takes the map the
+     * cluster runs on at its first push instead of failing the writes it routes by a stale one.
+     * Epochs only grow: a map is adopted only if newer than the router's map at that moment.
+     */
+    private void adoptNewerFrom(String address, long refused) {
+        if (!adopting.compareAndSet(false, true)) {
+            return;
+        }
+        NodeMaps.fetch(client, address, credentials.clusterAuthorization())
+                .compose(held -> vertx.executeBlocking(() -> {
+                    long before = cluster.current().epoch();
+                    if (held.epoch() <= before) {
+                        if (held.epoch() == before && held.epoch() == refused) {
+                            LOG.errorf(
+                                    "node %s holds another map of epoch %d than this router: two routers, or a"
+                                            + " router whose state was lost and rebuilt differently; not adopted",
+                                    address, before);
+                        }
+                        return null;
+                    }
+                    ClusterMap adopted = cluster.update(current -> held.epoch() > current.epoch() ? held : current);
+                    if (adopted.epoch() == held.epoch()) {
+                        adoptions.increment();
+                        LOG.warnf(
+                                "adopted the cluster map of epoch %d that node %s holds (this router had epoch %d):"
+                                        + " shards %s",
+                                held.epoch(), address, before, held.shards().keySet());
+                    }
+                    return null;
+                }))
+                .onComplete(done -> {
+                    adopting.set(false);
+                    if (done.failed()) {
+                        LOG.warnf(
+                                "reading the cluster map node %s holds: %s",
+                                address, done.cause().getMessage());
+                    }
+                });
+    }
+
     private Future<Integer> send(
             String address,
             Buffer body,
@@ -142,11 +191,16 @@ public class MapPusher {
         }
         for (String address : members) {
             send(address, body, null).onComplete(result -> {
+                if (result.succeeded() && result.result() == 409) {
+                    adoptNewerFrom(address, map.epoch());
+                }
                 String outcome = result.failed()
                         ? "unreachable (" + result.cause().getMessage() + ")"
                         : switch (result.result()) {
                             case 204 -> "ok";
-                            case 409 -> "refused: the node has a newer epoch than " + map.epoch();
+                            case 409 ->
+                                "refused: the node holds a newer map than epoch " + map.epoch()
+                                        + ", or another map of that epoch";
                             default -> "refused with " + result.result();
                         };
                 String previous = lastOutcome.put(address, outcome);
