@@ -5,6 +5,7 @@
 #   load-tests/bench/router.sh [rounds] [seconds] [rate]     (defaults: 3 rounds, 20 s, 1000/s)
 #   ROUTER_CPU=1 load-tests/bench/router.sh ...               (the router beside the generator)
 #   ROUTER_APP=/other/quarkus-run.jar load-tests/bench/router.sh ...  (another build of the router)
+#   ROUTER_OPTS="-XX:StartFlightRecording=..." load-tests/bench/router.sh ...  (extra router JVM options)
 #
 # One node and one router (a one-shard cluster). The node is pinned to CPU 0, the load generator
 # to CPU 1, the router to ROUTER_CPU (default 0, sharing the node's core). 1000/s is one request
@@ -33,7 +34,8 @@ taskset -c 0 "$JAVA_HOME/bin/java" "${JAVA_OPTS[@]}" -Dquarkus.http.port=$NODE_P
   -Dqache.cluster.token=$TOKEN -jar node/target/quarkus-app/quarkus-run.jar >"$OUT/node.log" 2>&1 &
 NODE_PID=$!
 rm -f "$OUT/cluster-map.json"
-taskset -c "$ROUTER_CPU" "$JAVA_HOME/bin/java" "${JAVA_OPTS[@]}" -Dquarkus.http.port=$ROUTER_PORT \
+read -r -a ROUTER_EXTRA <<<"${ROUTER_OPTS:-}"
+taskset -c "$ROUTER_CPU" "$JAVA_HOME/bin/java" "${JAVA_OPTS[@]}" "${ROUTER_EXTRA[@]}" -Dquarkus.http.port=$ROUTER_PORT \
   -Dqache.admin.token=$TOKEN -Dqache.cluster.token=$TOKEN -Dqache.router.map-file="$OUT/cluster-map.json" \
   -Dqache.router.shards=s1=127.0.0.1:$NODE_PORT -jar "${ROUTER_APP:-router/target/quarkus-app/quarkus-run.jar}" >"$OUT/router.log" 2>&1 &
 ROUTER_PID=$!
