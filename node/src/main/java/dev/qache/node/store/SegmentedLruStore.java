@@ -307,34 +307,6 @@ public final class SegmentedLruStore implements Store {
         return index + 1 < segments.length ? (long) (index + 1) << 32 : SCAN_DONE;
     }
 
-    @Override
-    public int scanSlot(int slot, EntryVisitor visitor) {
-        checkSlot(slot);
-        long now = clock.currentTimeMillis();
-        int visited = 0;
-        java.util.List<byte[]> entries = new java.util.ArrayList<>();
-        java.util.List<Long> expiries = new java.util.ArrayList<>();
-        for (Segment segment : segments) {
-            entries.clear();
-            expiries.clear();
-            // Entry and expiry are read together under the lock (an overwrite replaces both);
-            // the visitor runs after it is released, on arrays that are never modified.
-            synchronized (segment) {
-                segment.forEachInSlot(slot, node -> {
-                    if (!isExpired(node, now)) {
-                        entries.add(node.data);
-                        expiries.add(node.expireAtMillis);
-                    }
-                });
-            }
-            for (int i = 0; i < entries.size(); i++) {
-                visitor.visit(entries.get(i), expiries.get(i));
-            }
-            visited += entries.size();
-        }
-        return visited;
-    }
-
     /*
      * The segment is picked by the top bits of the key hash, so segments follow each other in hash
      * order: a chunk starts at the segment of fromHash, sorts that segment's part of the slot by

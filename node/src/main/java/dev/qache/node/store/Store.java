@@ -85,11 +85,17 @@ public interface Store {
     long scan(long cursor, int maxEntries, EntryVisitor visitor);
 
     /**
-     * Visits every live entry of one cluster slot (bits 32 to 45 of the key hash), holding each
-     * segment's lock only while it collects that slot's references, and returns how many it
-     * visited. The keys of a slot sit together in the hash tables, so this reads only them.
+     * Visits every live entry of one cluster slot (bits 32 to 45 of the key hash), in one pass of
+     * {@link #scanSlot(int, long, long, EntryVisitor)}, and returns how many it visited.
      */
-    int scanSlot(int slot, EntryVisitor visitor);
+    default int scanSlot(int slot, EntryVisitor visitor) {
+        int[] visited = {0};
+        scanSlot(slot, 0, Long.MAX_VALUE, (entry, expireAt) -> {
+            visited[0]++;
+            visitor.visit(entry, expireAt);
+        });
+        return visited[0];
+    }
 
     /**
      * Visits, in order of their key hashes (unsigned), the live entries of one cluster slot whose

@@ -100,11 +100,6 @@ class EventLoopResourceTest {
         }
 
         @Override
-        public int scanSlot(int slot, EntryVisitor visitor) {
-            return delegate.scanSlot(slot, visitor);
-        }
-
-        @Override
         public OptionalLong scanSlot(int slot, long fromHash, long maxBytes, EntryVisitor visitor) {
             return delegate.scanSlot(slot, fromHash, maxBytes, visitor);
         }
