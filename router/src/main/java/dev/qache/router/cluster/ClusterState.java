@@ -51,6 +51,21 @@ public final class ClusterState {
         return next;
     }
 
+    /**
+     * Takes {@code map} if it is newer than the current one (saved, then published), and says
+     * whether it did: a map a node holds, adopted by a router that had an older one. A map of the
+     * current epoch or older changes nothing (epochs only grow).
+     */
+    public synchronized boolean adoptIfNewer(ClusterMap map) throws IOException {
+        if (map.epoch() <= current.get().epoch()) {
+            return false;
+        }
+        file.save(map);
+        current.set(map);
+        listeners.forEach(listener -> listener.accept(map));
+        return true;
+    }
+
     /** Called with each new map, after it is saved and published. */
     public void onChange(Consumer<ClusterMap> listener) {
         listeners.add(listener);

@@ -134,17 +134,16 @@ public class MapPusher {
         NodeMaps.fetch(client, address, credentials.clusterAuthorization())
                 .compose(held -> vertx.executeBlocking(() -> {
                     long before = cluster.current().epoch();
-                    if (held.epoch() <= before) {
-                        if (held.epoch() == before && held.epoch() == refused) {
-                            LOG.errorf(
-                                    "node %s holds another map of epoch %d than this router: two routers, or a"
-                                            + " router whose state was lost and rebuilt differently; not adopted",
-                                    address, before);
-                        }
-                        return null;
+                    if (held.epoch() == before && held.epoch() == refused) {
+                        LOG.errorf(
+                                "node %s holds another map of epoch %d than this router: two routers, or a"
+                                        + " router whose state was lost and rebuilt differently; not adopted",
+                                address, before);
                     }
-                    ClusterMap adopted = cluster.update(current -> held.epoch() > current.epoch() ? held : current);
-                    if (adopted.epoch() == held.epoch()) {
+                    // A push of an older map can meet a node that already has the router's newer
+                    // one (a migration or promotion hands it over before publishing it): nothing
+                    // to take then.
+                    if (cluster.adoptIfNewer(held)) {
                         adoptions.increment();
                         LOG.warnf(
                                 "adopted the cluster map of epoch %d that node %s holds (this router had epoch %d):"
