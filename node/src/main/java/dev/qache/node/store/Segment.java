@@ -135,8 +135,11 @@ final class Segment {
 
     /** Marks a present node most recently used. Writes ints only: no GC barrier on reads. */
     void touch(Node node, int stamp) {
-        node.accessStamp = stamp;
         Node sentinel = nodes[0];
+        if (sentinel.older == node.slot && node.accessStamp - stamp > 0) {
+            return; // already the newest, with a later stamp than this (stale) one
+        }
+        node.accessStamp = stamp;
         if (sentinel.older != node.slot) {
             boolean wasOldest = sentinel.newer == node.slot;
             unlinkLru(node);
@@ -146,7 +149,7 @@ final class Segment {
                 lruTailStamp = nodes[sentinel.newer].accessStamp;
             }
         } else if (size == 1) {
-            lruTailStamp = stamp;
+            lruTailStamp = node.accessStamp;
         }
     }
 
@@ -233,6 +236,12 @@ final class Segment {
     private void linkNewest(Node node) {
         Node sentinel = nodes[0];
         int newest = sentinel.older;
+        // Stamps are read from the clock before the segment's lock is taken, so a thread that read
+        // it earlier can link a node after one that read it later. Recency is link order: the
+        // stamp follows it, never older than the newest node's.
+        if (newest != 0 && nodes[newest].accessStamp - node.accessStamp > 0) {
+            node.accessStamp = nodes[newest].accessStamp;
+        }
         node.older = newest;
         node.newer = 0;
         nodes[newest].newer = node.slot;
