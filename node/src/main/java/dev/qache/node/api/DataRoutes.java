@@ -5,7 +5,7 @@ import dev.qache.node.cluster.SlotOwnership;
 import dev.qache.node.cluster.WriteLease;
 import dev.qache.node.cluster.WritePause;
 import dev.qache.node.config.NodeConfig;
-import dev.qache.node.migration.SlotTransfer;
+import dev.qache.node.migration.ImportTracker;
 import dev.qache.node.replication.Replication;
 import dev.qache.node.security.Credentials;
 import dev.qache.node.store.PutResult;
@@ -64,7 +64,7 @@ public class DataRoutes {
 
     private final Store store;
     private final SlotOwnership ownership;
-    private final SlotTransfer slots;
+    private final ImportTracker imports;
     private final Replication replication;
     private final int maxKeyBytes;
     private final long maxValueBytes;
@@ -79,7 +79,7 @@ public class DataRoutes {
             SlotOwnership ownership,
             WriteLease lease,
             WritePause pause,
-            SlotTransfer slots,
+            ImportTracker imports,
             Replication replication,
             NodeConfig config,
             Credentials credentials) {
@@ -88,7 +88,7 @@ public class DataRoutes {
         this.lease = lease;
         this.pause = pause;
         this.credentials = credentials;
-        this.slots = slots;
+        this.imports = imports;
         this.ownership = ownership;
         this.maxKeyBytes = config.maxKeySize();
         this.maxValueBytes = config.maxValueSize().asLongValue();
@@ -143,7 +143,7 @@ public class DataRoutes {
         }
         StoredValue hit = store.get(key.bytes());
         if (hit == null) {
-            if (slots.mayBeOnSource(key.bytes())) {
+            if (imports.mayBeOnSource(key.bytes(), Fencing.epochOf(ctx.request().getHeader(Fencing.EPOCH)))) {
                 response.headers().set(SlotCopy.IMPORT, SlotCopy.PENDING);
             }
             Problem.send(response, 404, "not-found", "Not Found", "no live value for this key");

@@ -186,6 +186,21 @@ public class ImportTracker implements RemovalWatcher, ImportMarks {
     }
 
     /**
+     * After a miss of {@code key}, for a caller that routed by the map of {@code requestEpoch} (-1
+     * when the request named none): whether a migration's source may still hold the key, so the
+     * router should ask there. Either the key's slot imports here and nothing here says the key is
+     * gone, or this node has no map yet while the caller has one: the map that makes this node a
+     * migration's target may still be on its way (a new shard answers reads before its first map
+     * lands), and a node that has begun no import cannot vouch for a miss.
+     */
+    public boolean mayBeOnSource(byte[] key, long requestEpoch) {
+        if (ownership.epoch() < 0) {
+            return requestEpoch >= 0;
+        }
+        return ownership.importingAny() && ownership.importing(Slots.of(key)) && !finalMiss(key);
+    }
+
+    /**
      * After a miss of {@code key}, whose slot imports here: whether the miss is final (the source
      * is not to be asked): the key changed here, the slot's import finished here, or the key's entry
      * is here but expired.

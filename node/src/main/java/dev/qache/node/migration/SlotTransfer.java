@@ -119,14 +119,6 @@ public class SlotTransfer {
     }
 
     /**
-     * After a miss of {@code key}: whether the migration's source may still hold it, so the router
-     * should ask there (the key's slot imports here, and nothing here says the key is gone).
-     */
-    public boolean mayBeOnSource(byte[] key) {
-        return ownership.importingAny() && ownership.importing(Slots.of(key)) && !tracker.finalMiss(key);
-    }
-
-    /**
      * After a map is installed: forget what finished imports tracked, and drop the keys of slots
      * that moved away on the background thread, one slot at a time (see {@link
      * SlotOwnership#dropIfPending}). Stale keys of slots this shard is about to serve were dropped

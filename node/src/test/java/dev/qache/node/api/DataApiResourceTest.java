@@ -117,6 +117,24 @@ class DataApiResourceTest {
         assertProblem(get(freshKey()), 404, "not-found");
     }
 
+    /**
+     * A node before its first map (a shard just added) cannot vouch for a miss routed by a router
+     * that has a map: the map making it a migration's target may still be on its way, and the
+     * source holds the keys. The miss says so, so the router asks the source; a lone node's own
+     * clients send no epoch and get a plain miss.
+     */
+    @Test
+    void get_missBeforeTheFirstMap_sendsARouterToTheSource() {
+        String key = "absent-" + UUID.randomUUID();
+        given().header("Qache-Epoch", "2")
+                .get("/" + key)
+                .then()
+                .statusCode(404)
+                .contentType("application/problem+json")
+                .header("Qache-Import", "pending");
+        given().get("/" + key).then().statusCode(404).header("Qache-Import", nullValue());
+    }
+
     @Test
     void delete_presentThenAbsent_is204Then404() {
         String key = keyHoldingOriginal();

@@ -258,4 +258,43 @@ class ImportTrackerTest {
         assertThat(tracker.bytes()).isZero();
         assertThat(tracker.changed(SLOT, KeyHash.of(KEYS.get(0)))).isFalse();
     }
+
+    /**
+     * Whether a miss tells the router to ask the migration's source ({@code Qache-Import: pending}),
+     * by this node's map ({@code none}: before its first; {@code importing}: the slot imports here;
+     * {@code owner}: the slot is this shard's, no migration) and the epoch the request was routed
+     * by (-1: a client's own request, without one).
+     */
+    @ParameterizedTest(name = "map {0}, request epoch {1}: source asked {2}")
+    @CsvSource({
+        // A new shard answers reads before its first map lands: the router already routes the
+        // slot's reads to it, and only the source has the keys.
+        "none, 2, true",
+        "none, 7, true",
+        // Without a router (a lone node) a miss is a miss.
+        "none, -1, false",
+        "importing, 2, true",
+        "importing, -1, true",
+        "owner, 2, false",
+        "owner, 9, false",
+    })
+    void aMissSendsTheRouterToTheSource_whileThisNodeCannotVouchForIt(
+            String map, long requestEpoch, boolean sourceAsked) {
+        switch (map) {
+            case "importing" -> importing("primary");
+            case "owner" ->
+                ownership.accept(
+                        new MapDocument(
+                                3,
+                                List.of(
+                                        new ShardEntry("s", "127.0.0.1:2", List.of()),
+                                        new ShardEntry("t", SELF, List.of())),
+                                allButTheSlot("t")),
+                        SELF,
+                        slot -> 0);
+            default -> {}
+        }
+        ImportTracker tracker = tracker(1L << 20, new SimpleMeterRegistry());
+        assertThat(tracker.mayBeOnSource(KEYS.get(0), requestEpoch)).isEqualTo(sourceAsked);
+    }
 }
