@@ -37,9 +37,9 @@ node() { # cpu port
 }
 for port in 7221 7222 7223; do node 0 $port; done
 node "${NEW_NODE_CPU:-1}" 7224
-rm -f "$OUT/cluster-map.json"
+rm -rf "$OUT/cluster-map.json" "$OUT/router-data"
 taskset -c 0 "$JAVA_HOME/bin/java" "${JAVA_OPTS[@]}" -Xlog:gc:file="$OUT/gc-router.log":time,uptime -Dquarkus.http.port=7220 \
-  -Dqache.admin.token=$TOKEN -Dqache.cluster.token=$TOKEN -Dqache.router.map-file="$OUT/cluster-map.json" \
+  -Dqache.admin.token=$TOKEN -Dqache.cluster.token=$TOKEN -Dqache.router.map-file="$OUT/cluster-map.json" -Dqache.router.data-dir="$OUT/router-data" \
   -Dqache.router.shards="s1=127.0.0.1:7221,s2=127.0.0.1:7222,s3=127.0.0.1:7223" ${ROUTER_OPTS:-} \
   -jar router/target/quarkus-app/quarkus-run.jar >"$OUT/router.log" 2>&1 &
 PIDS+=($!)

@@ -29,9 +29,9 @@ node() { # cpu port
 }
 node 0 $PRIMARY_PORT; PRIMARY_PID=$!
 node 1 $REPLICA_PORT; REPLICA_PID=$!
-rm -f "$OUT/cluster-map.json"
+rm -rf "$OUT/cluster-map.json" "$OUT/router-data"
 taskset -c 0 "$JAVA_HOME/bin/java" "${JAVA_OPTS[@]}" -Dquarkus.http.port=$ROUTER_PORT \
-  -Dqache.admin.token=$TOKEN -Dqache.cluster.token=$TOKEN -Dqache.router.map-file="$OUT/cluster-map.json" \
+  -Dqache.admin.token=$TOKEN -Dqache.cluster.token=$TOKEN -Dqache.router.map-file="$OUT/cluster-map.json" -Dqache.router.data-dir="$OUT/router-data" \
   -Dqache.router.shards="s1=127.0.0.1:$PRIMARY_PORT;127.0.0.1:$REPLICA_PORT" \
   -jar router/target/quarkus-app/quarkus-run.jar >"$OUT/router.log" 2>&1 &
 ROUTER_PID=$!

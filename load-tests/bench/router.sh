@@ -33,10 +33,10 @@ TOKEN=bench-token
 taskset -c 0 "$JAVA_HOME/bin/java" "${JAVA_OPTS[@]}" -Dquarkus.http.port=$NODE_PORT \
   -Dqache.cluster.token=$TOKEN -jar node/target/quarkus-app/quarkus-run.jar >"$OUT/node.log" 2>&1 &
 NODE_PID=$!
-rm -f "$OUT/cluster-map.json"
+rm -rf "$OUT/cluster-map.json" "$OUT/router-data"
 read -r -a ROUTER_EXTRA <<<"${ROUTER_OPTS:-}"
 taskset -c "$ROUTER_CPU" "$JAVA_HOME/bin/java" "${JAVA_OPTS[@]}" "${ROUTER_EXTRA[@]}" -Dquarkus.http.port=$ROUTER_PORT \
-  -Dqache.admin.token=$TOKEN -Dqache.cluster.token=$TOKEN -Dqache.router.map-file="$OUT/cluster-map.json" \
+  -Dqache.admin.token=$TOKEN -Dqache.cluster.token=$TOKEN -Dqache.router.map-file="$OUT/cluster-map.json" -Dqache.router.data-dir="$OUT/router-data" \
   -Dqache.router.shards=s1=127.0.0.1:$NODE_PORT -jar "${ROUTER_APP:-router/target/quarkus-app/quarkus-run.jar}" >"$OUT/router.log" 2>&1 &
 ROUTER_PID=$!
 trap 'kill $NODE_PID $ROUTER_PID 2>/dev/null || true' EXIT

@@ -137,7 +137,7 @@ resource "aws_instance" "router" {
     service   = "router"
     artifact  = "${var.artifacts_url}/qache-router.tar.gz"
     port      = 7000
-    java_opts = "-Xmx2g -XX:+UseCompactObjectHeaders --sun-misc-unsafe-memory-access=allow"
+    java_opts = "-Xmx2g -XX:+UseCompactObjectHeaders --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED"
     region    = data.aws_region.current.name
     token_env = {
       QACHE_ADMIN_TOKEN   = var.admin_token_parameter
@@ -146,6 +146,7 @@ resource "aws_instance" "router" {
     env = {
       QACHE_ROUTER_SHARDS   = local.shard_spec
       QACHE_ROUTER_MAP_FILE = "/var/lib/qache/cluster-map.json"
+      QACHE_ROUTER_DATA_DIR = "/var/lib/qache/router"
     }
   })
   user_data_replace_on_change = false # the map file lives on this instance: do not replace it for a new node list

@@ -300,7 +300,15 @@ final class LocalCluster implements AutoCloseable {
         return new Member(node.name(), node.host(), link.port(), node.process(), node.scheme());
     }
 
-    /** (Re)starts the router on its map file; the shards are used only when there is no file yet. */
+    /** The router's Raft log and snapshots: kept across its restarts, like its port. */
+    Path routerDataDir() {
+        return dir.resolve("router-data");
+    }
+
+    /**
+     * (Re)starts the router on its data directory; the shards (and the map file, and the nodes'
+     * maps) seed it only when its Raft state is empty.
+     */
     Member startRouter(String... extraOptions) throws Exception {
         StringBuilder spec = new StringBuilder();
         nodes.forEach((shard, node) -> {
@@ -310,10 +318,15 @@ final class LocalCluster implements AutoCloseable {
             }
         });
         int port = router == null ? freePort() : router.port;
+        if (routerRaftPort == 0) {
+            routerRaftPort = freePort();
+        }
         List<String> options = new ArrayList<>(List.of(
                 "-Xmx256m",
                 "-Dqache.cluster.map-push-interval=500ms",
                 "-Dqache.router.map-file=" + dir.resolve("cluster-map.json"),
+                "-Dqache.router.data-dir=" + routerDataDir(),
+                "-Dqache.router.raft-port=" + routerRaftPort,
                 "-Dqache.router.shards=" + spec,
                 "-Dqache.router.forward-timeout=500ms"));
         options.addAll(tokenOptions(true));
@@ -330,6 +343,8 @@ final class LocalCluster implements AutoCloseable {
     Member router() {
         return router;
     }
+
+    private int routerRaftPort;
 
     /** Starts the admin UI against this cluster's router and waits until it is ready. */
     Member startAdminUi() throws IOException {
@@ -453,6 +468,8 @@ final class LocalCluster implements AutoCloseable {
         List<String> command = new ArrayList<>(List.of(
                 JAVA,
                 "--sun-misc-unsafe-memory-access=allow",
+                // The router's Ratis loads its (shaded) Netty native transport.
+                "--enable-native-access=ALL-UNNAMED",
                 "-Dquarkus.http.host=" + host,
                 "-Dquarkus.http.port=" + port));
         if (!host.equals("127.0.0.1")) {

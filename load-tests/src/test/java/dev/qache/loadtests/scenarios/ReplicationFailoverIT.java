@@ -416,18 +416,22 @@ class ReplicationFailoverIT {
     }
 
     /**
-     * A lone router that lost its disk after a forced promotion: without a map file it asks the
-     * nodes it is configured with for theirs and starts from the newest (epoch 2), not from the
-     * epoch 1 its configuration makes, which names the old primary; every write and read through
-     * it works (issue 16 saw 141 of 300 writes fail with 503 before). Then a router restored with an old map
-     * file: its first push meets the nodes' newer epoch and it adopts their map.
+     * A lone router that lost its disk (its Raft data and its map file) after a forced promotion:
+     * its group has no map, so it asks the nodes it is configured with for theirs and commits the
+     * newest (epoch 2) as its first, not the epoch 1 its configuration makes, which names the old
+     * primary; every write and read through it works (issue 16 saw 141 of 300 writes fail with 503
+     * before). Then a router restored from an old backup of its data directory (epoch 1): its
+     * first push meets the nodes' newer epoch and it adopts their map.
      */
     @Test
-    void routerRestartedWithoutItsMapFile_orWithAnOldOne_takesTheNodesNewerMap() throws Exception {
+    void routerRestartedWithoutItsDisk_orFromAnOldBackup_takesTheNodesNewerMap() throws Exception {
         cluster = new LocalCluster().start(2, 1);
         LocalCluster.Member replica = cluster.replicas("s1").get(0);
         java.nio.file.Path mapFile = cluster.dir().resolve("cluster-map.json");
-        byte[] epochOne = java.nio.file.Files.readAllBytes(mapFile);
+        java.nio.file.Path backup = cluster.dir().resolve("router-data-epoch-1");
+        cluster.kill(cluster.router());
+        copyTree(cluster.routerDataDir(), backup);
+        cluster.startRouter();
         await().atMost(Duration.ofSeconds(10))
                 .until(() -> status(replica).path("link").asText().equals("streaming"));
         HttpResponse<String> promoted = cluster.adminPost("/admin/shards/s1/promote", "");
@@ -439,6 +443,7 @@ class ReplicationFailoverIT {
         }
 
         cluster.kill(cluster.router());
+        deleteTree(cluster.routerDataDir());
         java.nio.file.Files.delete(mapFile);
         cluster.startRouter();
         assertThat(JSON.readTree(cluster.admin("/admin/cluster").body())
@@ -451,7 +456,8 @@ class ReplicationFailoverIT {
         assertEveryWriteAndReadWorks("after-", 300);
 
         cluster.kill(cluster.router());
-        java.nio.file.Files.write(mapFile, epochOne);
+        deleteTree(cluster.routerDataDir());
+        copyTree(backup, cluster.routerDataDir());
         cluster.startRouter();
         await().atMost(Duration.ofSeconds(5))
                 .until(() -> JSON.readTree(cluster.admin("/admin/cluster").body())
@@ -463,6 +469,23 @@ class ReplicationFailoverIT {
         for (int i = 0; i < 50; i++) {
             assertThat(cluster.get(cluster.router().url() + "/before-" + i).body())
                     .contains("\"v" + i + "\"");
+        }
+    }
+
+    private static void copyTree(java.nio.file.Path from, java.nio.file.Path to) throws java.io.IOException {
+        try (java.util.stream.Stream<java.nio.file.Path> paths = java.nio.file.Files.walk(from)) {
+            for (java.nio.file.Path path : paths.toList()) {
+                java.nio.file.Files.copy(path, to.resolve(from.relativize(path).toString()));
+            }
+        }
+    }
+
+    private static void deleteTree(java.nio.file.Path root) throws java.io.IOException {
+        try (java.util.stream.Stream<java.nio.file.Path> paths = java.nio.file.Files.walk(root)) {
+            for (java.nio.file.Path path :
+                    paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                java.nio.file.Files.delete(path);
+            }
         }
     }
 

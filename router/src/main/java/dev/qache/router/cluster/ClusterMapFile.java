@@ -11,11 +11,12 @@ import java.nio.file.StandardOpenOption;
 import java.util.Optional;
 
 /**
- * The router's durable copy of the cluster map: one JSON file replaced atomically, so a crash at
- * any moment leaves either the old map or the new one, never a torn file.
+ * A copy of the cluster map a router serves, for people and scripts to read and to seed a routers'
+ * group that has no map yet (the map itself lives in the group's Raft log): one JSON file replaced
+ * atomically, so a crash at any moment leaves either the old map or the new one, never a torn file.
  */
 /*
- * Protocol of save():
+ * Protocol of replace():
  * 1. Write the new map to <file>.tmp in the same directory (same file system, so the rename is
  *    atomic) and force it to disk.
  * 2. Rename <file>.tmp over <file> with ATOMIC_MOVE.
@@ -46,13 +47,11 @@ public final class ClusterMapFile {
         }
     }
 
-    /** Replaces the saved map; refuses a map whose epoch is not above the saved one's. */
-    public synchronized void save(ClusterMap map) throws IOException {
-        Optional<ClusterMap> saved = load();
-        if (saved.isPresent() && saved.get().epoch() >= map.epoch()) {
-            throw new IllegalStateException(
-                    "refusing to replace epoch " + saved.get().epoch() + " with epoch " + map.epoch());
-        }
+    /**
+     * Replaces the saved map whatever its epoch: the file as a copy of the map a router serves (a
+     * router restored from an old backup serves an older map until it adopts the nodes' newer one).
+     */
+    public synchronized void replace(ClusterMap map) throws IOException {
         Files.createDirectories(file.getParent());
         try (FileChannel out = FileChannel.open(
                 temp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {

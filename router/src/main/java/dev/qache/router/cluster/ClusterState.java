@@ -6,29 +6,70 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
+import org.jboss.logging.Logger;
+import org.jspecify.annotations.Nullable;
 
 /**
- * The router's current cluster map. Readers (every proxied request) take the current map without
- * locking; a change is computed from the current map, saved durably, and only then published, so
- * a map the router served from is always one it would recover after a restart.
+ * The cluster map this router serves from. Readers (every proxied request) take the current map
+ * without locking. A change is computed from the current map and committed to the routers' group
+ * ({@link MapLog}, the Raft log) before it is published, so a map any router served from is one the
+ * group agreed on and would recover after a restart. Maps committed by the group (by another
+ * router, or replayed at start) are published as they are applied. Publishing only moves forward:
+ * a map not newer than the current one is never published.
  */
 public final class ClusterState {
 
-    private final AtomicReference<ClusterMap> current;
-    private final ClusterMapFile file;
-    private final List<Consumer<ClusterMap>> listeners = new CopyOnWriteArrayList<>();
+    private static final Logger LOG = Logger.getLogger(ClusterState.class);
 
-    /** @param initial the map recovered from the file, or the bootstrap map (saved here if new) */
-    public ClusterState(ClusterMap initial, ClusterMapFile file) throws IOException {
-        this.file = file;
-        if (file.load().map(ClusterMap::epoch).orElse(-1L) < initial.epoch()) {
-            file.save(initial);
-        }
+    /** Where maps are agreed and kept: the routers' Raft group. */
+    public interface MapLog {
+        /**
+         * Commits {@code next}, computed from {@code from} ({@code null}: over any older map), and
+         * says whether it applied (it does not once the group's map moved on from {@code from}).
+         * Blocks until the group answers.
+         */
+        boolean commit(@Nullable ClusterMap from, ClusterMap next) throws IOException;
+
+        /** Whether this router leads the group, so its control loops may act. */
+        boolean leads();
+    }
+
+    private final AtomicReference<ClusterMap> current;
+    private final MapLog log;
+    private final @Nullable ClusterMapFile copy;
+    private final List<Consumer<ClusterMap>> listeners = new CopyOnWriteArrayList<>();
+    /** Guards publishing, never held across a wait (the group's applier thread publishes too). */
+    private final Object publishing = new Object();
+    /** The epoch of this router's own change being committed: published by update, not by the applier. */
+    private volatile long inFlight = Long.MIN_VALUE;
+
+    private final AtomicReference<@Nullable ClusterMap> lastApplied = new AtomicReference<>();
+
+    /**
+     * @param initial the map to serve first: the group's, or the one it was seeded with
+     * @param copy a file rewritten with each published map, for people and for seeding; or null
+     */
+    public ClusterState(ClusterMap initial, MapLog log, @Nullable ClusterMapFile copy) {
+        this.log = log;
+        this.copy = copy;
         this.current = new AtomicReference<>(initial);
+        writeCopy(initial);
     }
 
     public ClusterMap current() {
         return current.get();
+    }
+
+    /**
+     * A map the group applied on this router (on the group's thread; must not block long): published
+     * now, unless it is this router's own change, which {@link #update} publishes once the change's
+     * {@code beforePublish} has run.
+     */
+    public void applied(ClusterMap map) {
+        lastApplied.accumulateAndGet(map, (a, b) -> a == null || b.epoch() > a.epoch() ? b : a);
+        if (map.epoch() != inFlight) {
+            publish(map);
+        }
     }
 
     /** Applies a change and returns the new map; changes are serialized. */
@@ -37,22 +78,36 @@ public final class ClusterState {
     }
 
     /**
-     * Applies a change: saves the new map, runs {@code beforePublish} with it (which may block:
-     * failover uses it to hand the map to a promoted node before any write is routed there), then
-     * publishes it. Call from a worker thread when {@code beforePublish} blocks.
+     * Applies a change: commits the new map to the group, runs {@code beforePublish} with it (which
+     * may block: failover uses it to hand the map to a promoted node before any write is routed
+     * there), then publishes it. Fails, changing nothing, if the group's map moved on meanwhile
+     * (another router's change). Call from a worker thread: it waits for the group.
      */
     public synchronized ClusterMap update(UnaryOperator<ClusterMap> change, Consumer<ClusterMap> beforePublish)
             throws IOException {
-        ClusterMap next = change.apply(current.get());
-        file.save(next);
-        beforePublish.accept(next);
-        current.set(next);
-        listeners.forEach(listener -> listener.accept(next));
+        ClusterMap from = current.get();
+        ClusterMap next = change.apply(from);
+        inFlight = next.epoch();
+        try {
+            if (!log.commit(from, next)) {
+                throw new IOException("the cluster map moved on from epoch " + from.epoch()
+                        + " before the change to epoch " + next.epoch() + " was committed; nothing changed");
+            }
+            beforePublish.accept(next);
+            publish(next);
+        } finally {
+            inFlight = Long.MIN_VALUE;
+            // A change whose commit was not confirmed may still have applied: serve it.
+            ClusterMap applied = lastApplied.get();
+            if (applied != null) {
+                publish(applied);
+            }
+        }
         return next;
     }
 
     /**
-     * Takes {@code map} if it is newer than the current one (saved, then published), and says
+     * Takes {@code map} if it is newer than the current one (committed, then published), and says
      * whether it did: a map a node holds, adopted by a router that had an older one. A map of the
      * current epoch or older changes nothing (epochs only grow).
      */
@@ -60,13 +115,41 @@ public final class ClusterState {
         if (map.epoch() <= current.get().epoch()) {
             return false;
         }
-        file.save(map);
-        current.set(map);
-        listeners.forEach(listener -> listener.accept(map));
+        if (!log.commit(null, map)) {
+            return false;
+        }
+        publish(map);
         return true;
     }
 
-    /** Called with each new map, after it is saved and published. */
+    private void publish(ClusterMap map) {
+        synchronized (publishing) {
+            if (map.epoch() <= current.get().epoch()) {
+                return;
+            }
+            current.set(map);
+            writeCopy(map);
+            listeners.forEach(listener -> listener.accept(map));
+        }
+    }
+
+    private void writeCopy(ClusterMap map) {
+        if (copy == null) {
+            return;
+        }
+        try {
+            copy.replace(map);
+        } catch (IOException e) {
+            LOG.warnf("could not write the copy of the cluster map (epoch %d) to %s: %s", map.epoch(), copy.path(), e);
+        }
+    }
+
+    /** Whether this router leads the routers' group: only the leader pushes maps and decides. */
+    public boolean leads() {
+        return log.leads();
+    }
+
+    /** Called with each new map, after it is committed and published. */
     public void onChange(Consumer<ClusterMap> listener) {
         listeners.add(listener);
     }

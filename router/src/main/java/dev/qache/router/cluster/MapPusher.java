@@ -182,6 +182,9 @@ public class MapPusher {
     }
 
     private void push(ClusterMap map) {
+        if (!cluster.leads()) {
+            return; // the group's leader alone pushes maps (and grants the leases they carry)
+        }
         Buffer body = Buffer.buffer(ClusterMapJson.write(map));
         List<String> members = new ArrayList<>();
         for (Shard shard : map.shards().values()) {

@@ -6,10 +6,13 @@ import dev.qache.router.cluster.ClusterMapFile;
 import dev.qache.router.cluster.ClusterState;
 import dev.qache.router.cluster.NodeMaps;
 import dev.qache.router.cluster.Shard;
+import dev.qache.router.control.ControlPlane;
+import dev.qache.router.control.RouterGroup;
 import dev.qache.router.security.Credentials;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
+import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 import java.io.IOException;
@@ -23,9 +26,10 @@ import java.util.Set;
 import org.jboss.logging.Logger;
 
 /**
- * Recovers the cluster map from its file at start-up; without a file, adopts the newest map the
- * nodes of {@code qache.router.shards} hold (a router that lost its disk), else bootstraps one
- * from {@code qache.router.shards}.
+ * Starts this router's member of the routers' Raft group and the cluster state it serves from. The
+ * group's log holds the map; a group with none yet (a new cluster, a router upgraded from the map
+ * file, or a lone router that lost its disk) is seeded with the newest of the map file, the maps
+ * the nodes of {@code qache.router.shards} hold, and a map bootstrapped from those shards.
  */
 @Singleton
 public class ClusterStateProducer {
@@ -34,39 +38,89 @@ public class ClusterStateProducer {
 
     @Produces
     @Singleton
-    ClusterState clusterState(RouterConfig config, Vertx vertx, ClusterTls tls, Credentials credentials)
-            throws IOException {
-        ClusterMapFile file = new ClusterMapFile(Path.of(config.mapFile()));
-        ClusterMap map = file.load().orElse(null);
-        if (map != null) {
-            LOG.infof(
-                    "recovered cluster map epoch %d with shards %s from %s",
-                    map.epoch(), map.shards().keySet(), file.path());
-            return new ClusterState(map, file);
+    ControlPlane controlPlane(RouterConfig config) {
+        // Started with the cluster state, which needs its first map.
+        return started(config).plane();
+    }
+
+    void close(@Disposes ControlPlane plane) throws IOException {
+        plane.close();
+    }
+
+    private ControlPlane.Started started;
+    private Vertx vertx;
+    private ClusterTls tls;
+    private Credentials credentials;
+
+    ClusterStateProducer(Vertx vertx, ClusterTls tls, Credentials credentials) {
+        this.vertx = vertx;
+        this.tls = tls;
+        this.credentials = credentials;
+    }
+
+    private synchronized ControlPlane.Started started(RouterConfig config) {
+        if (started == null) {
+            try {
+                started = ControlPlane.start(
+                        settings(config),
+                        config.raft().startTimeout(),
+                        config.raft().commitTimeout(),
+                        () -> seed(config));
+            } catch (IOException e) {
+                throw new IllegalStateException("the router's member of the routers' group did not start", e);
+            }
         }
+        return started;
+    }
+
+    static RouterGroup.Settings settings(RouterConfig config) {
+        List<RouterGroup.Peer> peers = config.peers()
+                .map(list -> list.stream().map(RouterGroup.Peer::parse).toList())
+                .orElse(List.of(new RouterGroup.Peer(config.id(), "127.0.0.1", config.raftPort())));
+        return new RouterGroup.Settings(
+                peers,
+                config.id(),
+                Path.of(config.dataDir()),
+                config.raft().electionTimeoutMin(),
+                config.raft().electionTimeoutMax(),
+                config.raft().snapshotEvery());
+    }
+
+    @Produces
+    @Singleton
+    ClusterState clusterState(RouterConfig config, ControlPlane plane) {
+        ControlPlane.Started start = started(config);
+        ClusterState state = new ClusterState(start.map(), plane, new ClusterMapFile(Path.of(config.mapFile())));
+        plane.serve(state);
+        return state;
+    }
+
+    /** The newest of the map file, the configured nodes' maps, and a map of the configured shards. */
+    private ClusterMap seed(RouterConfig config) {
+        ClusterMapFile file = new ClusterMapFile(Path.of(config.mapFile()));
         List<Shard> configured = config.shards().orElse(List.of()).stream()
                 .map(ClusterStateProducer::parse)
                 .toList();
-        map = ClusterMap.bootstrap(configured);
-        // No file: this router is new, or lost its disk. The nodes it is configured with may hold
-        // a newer map (promotions, migrations since the cluster began): the newest wins.
+        ClusterMap newest = ClusterMap.bootstrap(configured);
+        String from = "the configured shards";
+        try {
+            Optional<ClusterMap> saved = file.load();
+            if (saved.isPresent() && saved.get().epoch() > newest.epoch()) {
+                newest = saved.get();
+                from = "the map file " + file.path();
+            }
+        } catch (IOException e) {
+            LOG.warnf("the map file %s cannot be read (%s): it seeds nothing", file.path(), e.getMessage());
+        }
         Optional<NodeMaps.Held> held = newestOnTheNodes(configured, vertx, tls, credentials);
-        if (held.isPresent() && held.get().map().epoch() > map.epoch()) {
-            ClusterMap adopted = held.get().map();
-            LOG.warnf(
-                    "no map file at %s: adopted the cluster map of epoch %d that node %s holds, shards %s"
-                            + " (the configured shards would have been epoch %d)",
-                    file.path(),
-                    adopted.epoch(),
-                    held.get().node(),
-                    adopted.shards().keySet(),
-                    map.epoch());
-            return new ClusterState(adopted, file);
+        if (held.isPresent() && held.get().map().epoch() > newest.epoch()) {
+            newest = held.get().map();
+            from = "node " + held.get().node();
         }
         LOG.infof(
-                "bootstrapped cluster map epoch %d with shards %s into %s",
-                map.epoch(), map.shards().keySet(), file.path());
-        return new ClusterState(map, file);
+                "seed map: epoch %d with shards %s, from %s",
+                newest.epoch(), newest.shards().keySet(), from);
+        return newest;
     }
 
     private static Optional<NodeMaps.Held> newestOnTheNodes(

@@ -11,12 +11,39 @@ import java.util.Optional;
 @ConfigMapping(prefix = "qache.router")
 public interface RouterConfig {
 
-    /** Where the cluster map is kept; created on first start. */
+    /**
+     * A readable copy of the cluster map, rewritten with each map this router serves; read only to
+     * seed a group whose Raft state is empty (a router upgraded from keeping the map in this file, or
+     * a lone router that lost its data directory), where the newest of it, the nodes' maps and the
+     * configured shards wins.
+     */
     @WithDefault("data/cluster-map.json")
     String mapFile();
 
+    /** Where this router keeps its Raft log and snapshots ({@code raft/} inside); created on first start. */
+    @WithDefault("data/router")
+    String dataDir();
+
+    /** This router's id among {@code qache.router.peers}. */
+    @WithDefault("r1")
+    String id();
+
     /**
-     * Shards to bootstrap a new cluster with, used only when no map file exists yet: each
+     * The routers' Raft group, each {@code id=host:port} (the port of its Raft server, not its HTTP
+     * port), 1, 3 or 5 of them, the same list on every router. Absent: this router alone, its Raft
+     * server on {@code 127.0.0.1:<raft-port>}.
+     */
+    Optional<List<String>> peers();
+
+    /** This router's Raft port when {@code qache.router.peers} is absent. */
+    @WithDefault("7900")
+    int raftPort();
+
+    /** The routers' Raft group timing. */
+    Raft raft();
+
+    /**
+     * Shards to bootstrap a new cluster with, used only when no map exists anywhere yet: each
      * {@code id=primary[;replica...]}, e.g. {@code s1=10.0.0.1:7001;10.0.0.2:7001}.
      */
     Optional<List<String>> shards();
@@ -155,5 +182,31 @@ public interface RouterConfig {
          */
         @WithDefault("8M")
         MemorySize maxReplicaLag();
+    }
+
+    /** The routers' Raft group (DESIGN.md, "Control plane"). */
+    interface Raft {
+        /** Least time a follower waits without hearing its leader before it stands for election. */
+        @WithDefault("1s")
+        Duration electionTimeoutMin();
+
+        /** Most time it waits (each wait is random in between, so two rarely stand at once). */
+        @WithDefault("2s")
+        Duration electionTimeoutMax();
+
+        /** Entries between snapshots; the log before a snapshot is purged. */
+        @WithDefault("1024")
+        long snapshotEvery();
+
+        /**
+         * At start, how long a router waits for its group to lead or hand it a map; past it, a
+         * router whose group has no leader serves the newest map it can find, uncommitted.
+         */
+        @WithDefault("10s")
+        Duration startTimeout();
+
+        /** How long a change to the map may wait to be committed. */
+        @WithDefault("10s")
+        Duration commitTimeout();
     }
 }

@@ -5,6 +5,7 @@ import dev.qache.router.cluster.ClusterState;
 import dev.qache.router.cluster.MapPusher;
 import dev.qache.router.cluster.Shard;
 import dev.qache.router.config.RouterConfig;
+import dev.qache.router.control.ControlPlane;
 import dev.qache.router.failover.FailureDetector.Health;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -50,6 +51,7 @@ public class Failover {
     private static final long LEASE_MARGIN_NANOS = 50_000_000L;
 
     private final ClusterState cluster;
+    private final ControlPlane plane;
     private final NodeMonitor monitor;
     private final MapPusher pusher;
     private final Availability availability;
@@ -71,8 +73,10 @@ public class Failover {
             NodeMonitor monitor,
             MapPusher pusher,
             Availability availability,
+            ControlPlane plane,
             RouterConfig config,
             MeterRegistry registry) {
+        this.plane = plane;
         this.cluster = cluster;
         this.monitor = monitor;
         this.pusher = pusher;
@@ -96,7 +100,7 @@ public class Failover {
         this.vertx = vertx;
         monitor.grantLeasesBy(this::leaseHistory);
         monitor.onTransition(transition -> {
-            if (transition.to() == Health.DOWN && config.automatic()) {
+            if (transition.to() == Health.DOWN && config.automatic() && plane.leads()) {
                 for (Shard shard : cluster.current().shards().values()) {
                     if (shard.primary().equals(transition.node())) {
                         queueReview(shard.id());
@@ -109,6 +113,9 @@ public class Failover {
 
     /** The history the next probe of {@code node} grants its lease for; null: no lease. */
     private @Nullable String leaseHistory(String node) {
+        if (!plane.leads()) {
+            return null; // only the group's leader grants write leases
+        }
         for (Shard shard : cluster.current().shards().values()) {
             if (shard.primary().equals(node)) {
                 return promotion.leaseFor(view(shard), statuses(shard));
@@ -119,6 +126,9 @@ public class Failover {
 
     /** Every probe interval, on an event loop: what each shard needs, acted on by the worker. */
     private void check() {
+        if (!plane.leads()) {
+            return; // the group's leader alone decides promotions
+        }
         long now = System.nanoTime();
         boolean starting = monitor.uptime().compareTo(config.startupGrace()) < 0;
         for (Shard shard : cluster.current().shards().values()) {
@@ -230,7 +240,7 @@ public class Failover {
     /** On the worker: carries out what {@link Promotion} decides for the shard now. */
     private void review(String shardId) {
         Shard shard = cluster.current().shards().get(shardId);
-        if (shard == null || !config.automatic()) {
+        if (shard == null || !config.automatic() || !plane.leads()) {
             return;
         }
         String primary = shard.primary();

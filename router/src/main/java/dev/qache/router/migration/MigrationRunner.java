@@ -7,6 +7,7 @@ import dev.qache.router.cluster.ClusterState;
 import dev.qache.router.cluster.MapPusher;
 import dev.qache.router.cluster.Shard;
 import dev.qache.router.config.RouterConfig;
+import dev.qache.router.control.ControlPlane;
 import dev.qache.router.failover.FailureDetector;
 import dev.qache.router.failover.NodeMonitor;
 import dev.qache.router.latency.ClientLatency;
@@ -48,6 +49,7 @@ public class MigrationRunner {
 
     private final Vertx vertx;
     private final ClusterState cluster;
+    private final ControlPlane plane;
     private final MapPusher pusher;
     private final NodeMonitor monitor;
     private final ClientLatency latency;
@@ -67,11 +69,13 @@ public class MigrationRunner {
             MapPusher pusher,
             NodeMonitor monitor,
             ClientLatency latency,
+            ControlPlane plane,
             Credentials credentials,
             ClusterTls tls,
             RouterConfig config,
             MeterRegistry registry) {
         this.vertx = vertx;
+        this.plane = plane;
         this.cluster = cluster;
         this.pusher = pusher;
         this.monitor = monitor;
@@ -111,6 +115,12 @@ public class MigrationRunner {
         context = vertx.getOrCreateContext();
         context.runOnContext(ignored -> {
             cluster.onChange(map -> context.runOnContext(v -> reconcile(map)));
+            // A router that starts leading resumes the migration its map describes.
+            plane.onLeadership(leads -> context.runOnContext(v -> {
+                if (leads) {
+                    reconcile(cluster.current());
+                }
+            }));
             reconcile(cluster.current());
             vertx.setPeriodic(Math.max(5, config.tickInterval().toMillis()), id -> tick());
             vertx.setPeriodic(Math.max(10, config.rateWindow().toMillis()), id -> adaptRate());
@@ -133,6 +143,9 @@ public class MigrationRunner {
         if (map.moving().isEmpty()) {
             finishing = false;
             return;
+        }
+        if (!plane.leads()) {
+            return; // the group's leader alone runs migrations
         }
         Migration m = current;
         if (m != null
@@ -201,7 +214,7 @@ public class MigrationRunner {
 
     private void tick() {
         Migration m = current;
-        if (m == null) {
+        if (m == null || !plane.leads()) {
             return;
         }
         ClusterMap map = cluster.current();

@@ -29,12 +29,20 @@ public class FakeNodes implements QuarkusTestResourceLifecycleManager {
         try {
             int a = startNode("a");
             int b = startNode("b");
-            Path mapFile = Files.createTempDirectory("qache-router-test").resolve("cluster-map.json");
+            Path dir = Files.createTempDirectory("qache-router-test");
+            int raftPort;
+            try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+                raftPort = socket.getLocalPort();
+            }
             return Map.of(
                     "qache.router.shards",
                     "a=127.0.0.1:" + a + ",b=127.0.0.1:" + b,
                     "qache.router.map-file",
-                    mapFile.toString(),
+                    dir.resolve("cluster-map.json").toString(),
+                    "qache.router.data-dir",
+                    dir.resolve("router").toString(),
+                    "qache.router.raft-port",
+                    Integer.toString(raftPort),
                     "qache.router.forward-timeout",
                     "500ms");
         } catch (Exception e) {

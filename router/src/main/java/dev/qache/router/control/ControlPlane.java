@@ -1,0 +1,190 @@
+package dev.qache.router.control;
+
+import dev.qache.router.cluster.ClusterMap;
+import dev.qache.router.cluster.ClusterMapJson;
+import dev.qache.router.cluster.ClusterState;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+import org.jboss.logging.Logger;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The router's side of the control plane (DESIGN.md, "Control plane"): its member of the routers'
+ * Raft group, the maps the group applies handed to the {@link ClusterState}, and changes committed
+ * through the group. Knows whether this router leads: the control loops (failure detection's
+ * decisions, promotions, migrations, map pushes, write leases) run on the leader alone.
+ */
+public final class ControlPlane implements ClusterState.MapLog, AutoCloseable {
+
+    private static final Logger LOG = Logger.getLogger(ControlPlane.class);
+
+    private final Duration commitTimeout;
+    private final AtomicReference<@Nullable ClusterState> state = new AtomicReference<>();
+    private final AtomicReference<@Nullable ClusterMap> appliedBeforeState = new AtomicReference<>();
+    private volatile @Nullable RouterGroup group;
+    private volatile boolean leading;
+    private final CountDownLatch ready = new CountDownLatch(1);
+    private final List<Consumer<Boolean>> leadershipListeners = new CopyOnWriteArrayList<>();
+
+    private ControlPlane(Duration commitTimeout) {
+        this.commitTimeout = commitTimeout;
+    }
+
+    /**
+     * Starts this router's member and returns once the group has a map for it: the one in its own
+     * log, one the leader sends, or, when it leads a group with no map yet, {@code seed}'s (the
+     * newest of the map file, the nodes' maps and the configured shards), committed as the first.
+     * Past {@code startTimeout} without a leader, it serves {@code seed}'s map uncommitted and takes
+     * the group's when one comes.
+     */
+    public static Started start(
+            RouterGroup.Settings settings, Duration startTimeout, Duration commitTimeout, Supplier<ClusterMap> seed)
+            throws IOException {
+        ControlPlane plane = new ControlPlane(commitTimeout);
+        RouterGroup group = RouterGroup.start(settings, plane::applied, plane::leadershipChanged);
+        plane.group = group;
+        try {
+            // Either comes first: a map applied from the log (or sent by the leader), or leadership.
+            plane.ready.await(startTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while the routers' group started", e);
+        }
+        ControlState applied = group.applied();
+        if (!applied.isEmpty()) {
+            ClusterMap map = read(applied);
+            LOG.infof(
+                    "cluster map epoch %d with shards %s from the routers' group",
+                    map.epoch(), map.shards().keySet());
+            return new Started(plane, map);
+        }
+        ClusterMap seeded = seed.get();
+        if (group.isLeader()) {
+            if (plane.commit(null, seeded)) {
+                LOG.infof(
+                        "the routers' group had no map: committed epoch %d with shards %s as its first",
+                        seeded.epoch(), seeded.shards().keySet());
+            }
+            ClusterMap now = group.applied().isEmpty() ? seeded : read(group.applied());
+            return new Started(plane, now);
+        }
+        LOG.warnf(
+                "the routers' group %s has no leader after %s: serving epoch %d (shards %s) uncommitted until it has one",
+                settings.peers(), startTimeout, seeded.epoch(), seeded.shards().keySet());
+        return new Started(plane, seeded);
+    }
+
+    /** A started control plane and the map to serve first. */
+    public record Started(ControlPlane plane, ClusterMap map) {}
+
+    /** From now on, maps the group applies go to {@code clusterState}, starting with any applied meanwhile. */
+    public void serve(ClusterState clusterState) {
+        state.set(clusterState);
+        ClusterMap early = appliedBeforeState.getAndSet(null);
+        if (early != null) {
+            clusterState.applied(early);
+        }
+    }
+
+    private void applied(ControlState applied) {
+        ready.countDown();
+        ClusterMap map;
+        try {
+            map = read(applied);
+        } catch (IOException e) {
+            LOG.errorf(e, "the routers' group applied a map this router cannot read (epoch %d)", applied.epoch());
+            return;
+        }
+        ClusterState target = state.get();
+        if (target == null) {
+            appliedBeforeState.accumulateAndGet(map, (a, b) -> a == null || b.epoch() > a.epoch() ? b : a);
+            return;
+        }
+        target.applied(map);
+    }
+
+    private void leadershipChanged(boolean leader) {
+        leading = leader;
+        if (leader) {
+            ready.countDown();
+        }
+        RouterGroup g = group;
+        LOG.infof(
+                "router %s %s the routers' group (term %d)",
+                g == null ? "?" : g.self(), leader ? "now leads" : "no longer leads", g == null ? -1 : g.term());
+        leadershipListeners.forEach(listener -> listener.accept(leader));
+    }
+
+    /**
+     * Told {@code true} when this router starts leading (every earlier entry applied here) and
+     * {@code false} when it stops, in order, on the group's event thread: must not block.
+     */
+    public void onLeadership(Consumer<Boolean> listener) {
+        leadershipListeners.add(listener);
+    }
+
+    private static ClusterMap read(ControlState applied) throws IOException {
+        return ClusterMapJson.read(applied.mapJson());
+    }
+
+    /**
+     * Whether this router leads the group (its control loops may act). Checked before each
+     * decision; a leader deposed meanwhile has its change refused by the group (the term check).
+     */
+    @Override
+    public boolean leads() {
+        RouterGroup g = group;
+        return leading && g != null && g.isLeader();
+    }
+
+    /** The group as this router sees it, for status pages. */
+    public RouterGroup group() {
+        RouterGroup g = group;
+        if (g == null) {
+            throw new IllegalStateException("the control plane has not started");
+        }
+        return g;
+    }
+
+    @Override
+    public boolean commit(@Nullable ClusterMap from, ClusterMap next) throws IOException {
+        RouterGroup g = group();
+        // The leader's own decisions carry its term: a leader deposed meanwhile commits nothing.
+        // A follower's (an admin write sent to it) carry none and rest on the epoch check alone.
+        long term = g.isLeader() ? g.term() : -1;
+        MapChange change = new MapChange(
+                term, from == null ? MapChange.ANY_OLDER : from.epoch(), next.epoch(), ClusterMapJson.write(next));
+        try {
+            MapChange.Reply reply = g.propose(change).get(commitTimeout.toMillis(), TimeUnit.MILLISECONDS);
+            if (!reply.applied()) {
+                LOG.infof("the routers' group refused the map of epoch %d: %s", next.epoch(), reply.reason());
+            }
+            return reply.applied();
+        } catch (ExecutionException e) {
+            throw new IOException("the routers' group did not commit the map of epoch " + next.epoch(), e.getCause());
+        } catch (TimeoutException e) {
+            throw new IOException(
+                    "the routers' group did not commit the map of epoch " + next.epoch() + " within " + commitTimeout);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while committing the map of epoch " + next.epoch(), e);
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        RouterGroup g = group;
+        if (g != null) {
+            g.close();
+        }
+    }
+}
