@@ -305,7 +305,7 @@ class FaultScheduleIT {
     }
 
     @FunctionalInterface
-    private interface Call {
+    interface Call {
         HttpResponse<String> call() throws IOException, InterruptedException;
     }
 
@@ -314,7 +314,7 @@ class FaultScheduleIT {
      * or a refusal that says nothing was written failed; anything else (a timeout, another 5xx)
      * unknown.
      */
-    private static Outcome outcome(Call call, boolean mutation) {
+    static Outcome outcome(Call call, boolean mutation) {
         try {
             HttpResponse<String> response = call.call();
             int status = response.statusCode();

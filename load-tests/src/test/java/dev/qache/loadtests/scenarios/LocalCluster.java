@@ -58,7 +58,6 @@ final class LocalCluster implements AutoCloseable {
     private final Map<String, Member> nodes = new LinkedHashMap<>();
     private final Map<String, List<Member>> replicas = new LinkedHashMap<>();
     private final List<Process> processes = new ArrayList<>();
-    private Member router;
 
     private final List<String> nodeOptions = new ArrayList<>();
     private boolean dataTokens;
@@ -302,14 +301,45 @@ final class LocalCluster implements AutoCloseable {
 
     /** The router's Raft log and snapshots: kept across its restarts, like its port. */
     Path routerDataDir() {
-        return dir.resolve("router-data");
+        return routerDataDir(0);
+    }
+
+    /** Router {@code index}'s (0-based) Raft log and snapshots. */
+    Path routerDataDir(int index) {
+        return dir.resolve(routerCount == 1 ? "router-data" : "router-data-r" + (index + 1));
     }
 
     /**
-     * (Re)starts the router on its data directory; the shards (and the map file, and the nodes'
-     * maps) seed it only when its Raft state is empty.
+     * Routers from now on: {@code count} of them (1, 3 or 5), one Raft group, each with its own
+     * HTTP port, Raft port and data directory. Call before {@link #start}.
+     */
+    LocalCluster withRouters(int count) {
+        routerCount = count;
+        return this;
+    }
+
+    /**
+     * (Re)starts every router on its data directory, all at once (a group of several elects only
+     * once a majority runs); the shards (and the map file, and the nodes' maps) seed the group only
+     * when its Raft state is empty. Returns the first.
      */
     Member startRouter(String... extraOptions) throws Exception {
+        List<Member> started = new ArrayList<>();
+        for (int i = 0; i < routerCount; i++) {
+            started.add(launchRouter(i, extraOptions));
+        }
+        awaitReady(started);
+        return started.getFirst();
+    }
+
+    /** (Re)starts router {@code index} alone, on its ports and data directory. */
+    Member startRouter(int index, String... extraOptions) throws Exception {
+        Member started = launchRouter(index, extraOptions);
+        awaitReady(List.of(started));
+        return started;
+    }
+
+    private Member launchRouter(int index, String... extraOptions) throws Exception {
         StringBuilder spec = new StringBuilder();
         nodes.forEach((shard, node) -> {
             spec.append(spec.isEmpty() ? "" : ",").append(shard).append('=').append(node.address());
@@ -317,34 +347,90 @@ final class LocalCluster implements AutoCloseable {
                 spec.append(';').append(replica.address());
             }
         });
-        int port = router == null ? freePort() : router.port;
-        if (routerRaftPort == 0) {
-            routerRaftPort = freePort();
+        if (routerPorts.isEmpty()) {
+            for (int i = 0; i < routerCount; i++) {
+                routerPorts.add(freePort());
+                routerRaftPorts.add(freePort());
+            }
         }
         List<String> options = new ArrayList<>(List.of(
                 "-Xmx256m",
                 "-Dqache.cluster.map-push-interval=500ms",
-                "-Dqache.router.map-file=" + dir.resolve("cluster-map.json"),
-                "-Dqache.router.data-dir=" + routerDataDir(),
-                "-Dqache.router.raft-port=" + routerRaftPort,
+                "-Dqache.router.map-file="
+                        + dir.resolve(index == 0 ? "cluster-map.json" : "cluster-map-r" + (index + 1) + ".json"),
+                "-Dqache.router.data-dir=" + routerDataDir(index),
                 "-Dqache.router.shards=" + spec,
                 "-Dqache.router.forward-timeout=500ms"));
+        if (routerCount == 1) {
+            options.add("-Dqache.router.raft-port=" + routerRaftPorts.getFirst());
+        } else {
+            StringBuilder peers = new StringBuilder();
+            for (int i = 0; i < routerCount; i++) {
+                peers.append(i == 0 ? "" : ",")
+                        .append("r")
+                        .append(i + 1)
+                        .append("=127.0.0.1:")
+                        .append(routerRaftPorts.get(i));
+            }
+            options.add("-Dqache.router.peers=" + peers);
+            options.add("-Dqache.router.id=r" + (index + 1));
+            // Elections on this shared 2-core machine: short enough that writes come back within
+            // 2 s of a leader's loss, long enough not to flap under load.
+            options.add("-Dqache.router.raft.election-timeout-min=500ms");
+            options.add("-Dqache.router.raft.election-timeout-max=1000ms");
+        }
         options.addAll(tokenOptions(true));
         options.addAll(List.of(extraOptions));
-        router = launch(
-                "router",
-                port,
+        Member started = launch(
+                routerCount == 1 ? "router" : "router-r" + (index + 1),
+                routerPorts.get(index),
                 ROOT.resolve("router/target/quarkus-app/quarkus-run.jar"),
                 options.toArray(String[]::new));
-        awaitReady(List.of(router));
-        return router;
+        while (routers.size() <= index) {
+            routers.add(null);
+        }
+        routers.set(index, started);
+        return started;
     }
 
+    /** Copies a directory tree: a backup of a router's data directory. */
+    static void copyTree(java.nio.file.Path from, java.nio.file.Path to) throws java.io.IOException {
+        try (java.util.stream.Stream<java.nio.file.Path> paths = java.nio.file.Files.walk(from)) {
+            for (java.nio.file.Path path : paths.toList()) {
+                java.nio.file.Files.copy(path, to.resolve(from.relativize(path).toString()));
+            }
+        }
+    }
+
+    /** Deletes a directory tree: a router's lost disk. */
+    static void deleteTree(java.nio.file.Path root) throws java.io.IOException {
+        try (java.util.stream.Stream<java.nio.file.Path> paths = java.nio.file.Files.walk(root)) {
+            for (java.nio.file.Path path :
+                    paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                java.nio.file.Files.delete(path);
+            }
+        }
+    }
+
+    /** The first router whose process runs (admin calls go to it). */
     Member router() {
-        return router;
+        for (Member member : routers) {
+            if (member != null && member.process().isAlive()) {
+                return member;
+            }
+        }
+        return routers.getFirst();
     }
 
-    private int routerRaftPort;
+    /** Every router, by index, as last started (the process may have been killed since). */
+    List<Member> routers() {
+        return List.copyOf(routers);
+    }
+
+    private int routerCount = 1;
+    private final List<Member> routers = new ArrayList<>();
+    private final List<Integer> routerPorts = new ArrayList<>();
+    private final List<Integer> routerRaftPorts = new ArrayList<>();
 
     /** Starts the admin UI against this cluster's router and waits until it is ready. */
     Member startAdminUi() throws IOException {
@@ -352,7 +438,7 @@ final class LocalCluster implements AutoCloseable {
                 "-Xmx128m",
                 "-Dqache.admin.token-file=" + tokenFile("admin-token"),
                 "-Dqache.security.reload-interval=" + TOKEN_RELOAD.toMillis() + "ms",
-                "-Dqache.router.url=" + router.url()));
+                "-Dqache.router.url=" + router().url()));
         if (tlsDir != null) {
             options.addAll(List.of(
                     "-Dquarkus.rest-client.router.tls-configuration-name=cluster",
@@ -409,7 +495,7 @@ final class LocalCluster implements AutoCloseable {
     }
 
     HttpResponse<String> adminPost(String path, String json) throws IOException, InterruptedException {
-        return send(HttpRequest.newBuilder(URI.create(router.url() + path))
+        return send(HttpRequest.newBuilder(URI.create(router().url() + path))
                 .header("Authorization", "Bearer " + ADMIN_TOKEN)
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(json)));
@@ -430,7 +516,7 @@ final class LocalCluster implements AutoCloseable {
     }
 
     HttpResponse<String> admin(String path) throws IOException, InterruptedException {
-        return send(HttpRequest.newBuilder(URI.create(router.url() + path))
+        return send(HttpRequest.newBuilder(URI.create(router().url() + path))
                 .header("Authorization", "Bearer " + ADMIN_TOKEN));
     }
 

@@ -430,7 +430,7 @@ class ReplicationFailoverIT {
         java.nio.file.Path mapFile = cluster.dir().resolve("cluster-map.json");
         java.nio.file.Path backup = cluster.dir().resolve("router-data-epoch-1");
         cluster.kill(cluster.router());
-        copyTree(cluster.routerDataDir(), backup);
+        LocalCluster.copyTree(cluster.routerDataDir(), backup);
         cluster.startRouter();
         await().atMost(Duration.ofSeconds(10))
                 .until(() -> status(replica).path("link").asText().equals("streaming"));
@@ -443,7 +443,7 @@ class ReplicationFailoverIT {
         }
 
         cluster.kill(cluster.router());
-        deleteTree(cluster.routerDataDir());
+        LocalCluster.deleteTree(cluster.routerDataDir());
         java.nio.file.Files.delete(mapFile);
         cluster.startRouter();
         assertThat(JSON.readTree(cluster.admin("/admin/cluster").body())
@@ -456,8 +456,8 @@ class ReplicationFailoverIT {
         assertEveryWriteAndReadWorks("after-", 300);
 
         cluster.kill(cluster.router());
-        deleteTree(cluster.routerDataDir());
-        copyTree(backup, cluster.routerDataDir());
+        LocalCluster.deleteTree(cluster.routerDataDir());
+        LocalCluster.copyTree(backup, cluster.routerDataDir());
         cluster.startRouter();
         await().atMost(Duration.ofSeconds(5))
                 .until(() -> JSON.readTree(cluster.admin("/admin/cluster").body())
@@ -469,23 +469,6 @@ class ReplicationFailoverIT {
         for (int i = 0; i < 50; i++) {
             assertThat(cluster.get(cluster.router().url() + "/before-" + i).body())
                     .contains("\"v" + i + "\"");
-        }
-    }
-
-    private static void copyTree(java.nio.file.Path from, java.nio.file.Path to) throws java.io.IOException {
-        try (java.util.stream.Stream<java.nio.file.Path> paths = java.nio.file.Files.walk(from)) {
-            for (java.nio.file.Path path : paths.toList()) {
-                java.nio.file.Files.copy(path, to.resolve(from.relativize(path).toString()));
-            }
-        }
-    }
-
-    private static void deleteTree(java.nio.file.Path root) throws java.io.IOException {
-        try (java.util.stream.Stream<java.nio.file.Path> paths = java.nio.file.Files.walk(root)) {
-            for (java.nio.file.Path path :
-                    paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                java.nio.file.Files.delete(path);
-            }
         }
     }
 

@@ -9,6 +9,8 @@ import dev.qache.router.cluster.ClusterState;
 import dev.qache.router.cluster.MapPusher;
 import dev.qache.router.cluster.Shard;
 import dev.qache.router.config.AdminConfig;
+import dev.qache.router.control.ControlPlane;
+import dev.qache.router.control.RouterGroup;
 import dev.qache.router.failover.Availability;
 import dev.qache.router.failover.Failover;
 import dev.qache.router.failover.NodeMonitor;
@@ -62,6 +64,7 @@ public class AdminResource {
     private final MigrationRunner migrations;
     private final MapPusher pusher;
     private final AdminConfig config;
+    private final ControlPlane plane;
 
     /** How long a map change waits for the primaries to take the new map before it is published. */
     private static final java.time.Duration PUSH_WAIT = java.time.Duration.ofSeconds(2);
@@ -76,7 +79,9 @@ public class AdminResource {
             Availability availability,
             MigrationRunner migrations,
             MapPusher pusher,
+            ControlPlane plane,
             AdminConfig config) {
+        this.plane = plane;
         this.config = config;
         this.cluster = cluster;
         this.pusher = pusher;
@@ -128,7 +133,17 @@ public class AdminResource {
             long epoch,
             List<ShardView> shards,
             List<MapDocument.SlotRange> slots,
-            List<MapDocument.SlotRange> moving) {}
+            List<MapDocument.SlotRange> moving,
+            RoutersView routers) {}
+
+    /**
+     * The routers' Raft group as this router sees it: which member answered ({@code self}), the
+     * member it believes leads (null while it knows none), its term, and every member.
+     */
+    public record RoutersView(String self, @Nullable String leader, long term, List<RouterView> members) {}
+
+    /** One member of the routers' group: its id, its Raft address, whether it leads. */
+    public record RouterView(String id, String raftAddress, boolean leader) {}
 
     public record AddShard(String id, String primary, List<String> replicas) {}
 
@@ -158,7 +173,22 @@ public class AdminResource {
         }
         MapDocument document = ClusterMapJson.toDocument(map);
         return new ClusterView(
-                map.epoch(), shards, document.slots(), document.moving() == null ? List.of() : document.moving());
+                map.epoch(),
+                shards,
+                document.slots(),
+                document.moving() == null ? List.of() : document.moving(),
+                routers());
+    }
+
+    private RoutersView routers() {
+        RouterGroup group = plane.group();
+        String leader = group.leader().orElse(null);
+        List<RouterView> members = new ArrayList<>();
+        for (RouterGroup.Peer peer : group.peers()) {
+            members.add(new RouterView(
+                    peer.id(), peer.host() + ":" + peer.port(), peer.id().equals(leader)));
+        }
+        return new RoutersView(group.self(), leader, group.term(), members);
     }
 
     private NodeView view(String address, String role, Long primaryOffset) {

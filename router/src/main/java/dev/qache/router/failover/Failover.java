@@ -52,6 +52,7 @@ public class Failover {
 
     private final ClusterState cluster;
     private final ControlPlane plane;
+    private final java.time.Duration electionTimeoutMax;
     private final NodeMonitor monitor;
     private final MapPusher pusher;
     private final Availability availability;
@@ -77,6 +78,7 @@ public class Failover {
             RouterConfig config,
             MeterRegistry registry) {
         this.plane = plane;
+        this.electionTimeoutMax = config.raft().electionTimeoutMax();
         this.cluster = cluster;
         this.monitor = monitor;
         this.pusher = pusher;
@@ -99,6 +101,15 @@ public class Failover {
     void start(@Observes StartupEvent started, Vertx vertx) {
         this.vertx = vertx;
         monitor.grantLeasesBy(this::leaseHistory);
+        // A new leader of the routers' group counts the leases its predecessor granted as sent
+        // until the predecessor surely stopped: a leader that has not heard from a majority for
+        // the election timeout's maximum steps down (Ratis checks it periodically: twice that). A
+        // group of one has no other router: its own earlier run is covered by counting from start.
+        plane.onLeadership(leads -> {
+            if (leads && plane.group().peers().size() > 1) {
+                monitor.othersGrantUntil(System.nanoTime() + 2 * electionTimeoutMax.toNanos());
+            }
+        });
         monitor.onTransition(transition -> {
             if (transition.to() == Health.DOWN && config.automatic() && plane.leads()) {
                 for (Shard shard : cluster.current().shards().values()) {

@@ -107,12 +107,26 @@ public class NodeMonitor {
     }
 
     /**
-     * Every lease {@code node} holds from this router ends before this plus the lease (see {@link
-     * #leaseSent}). A router that just started cannot know what the one before it granted, so it
-     * counts from its own start.
+     * Every lease {@code node} holds ends before this plus the lease (see {@link #leaseSent}). A
+     * router that just started cannot know what the one before it granted, so it counts from its
+     * own start; one that just became the routers' leader, from when the leader before it surely
+     * stopped granting ({@link #othersGrantUntil}).
      */
     public long leaseSentNanos(String node) {
-        return leaseSent.getOrDefault(node, startedNanos);
+        long sent = leaseSent.getOrDefault(node, startedNanos);
+        long others = othersGrantUntilNanos;
+        return sent - others < 0 ? others : sent;
+    }
+
+    private volatile long othersGrantUntilNanos = startedNanos;
+
+    /**
+     * Another router may have granted leases until {@code nanos} (nanoTime): a new leader of the
+     * routers' group calls this with the time by which its predecessor, if only cut off rather than
+     * dead, has noticed it no longer leads and stopped.
+     */
+    public void othersGrantUntil(long nanos) {
+        othersGrantUntilNanos = nanos;
     }
 
     /**

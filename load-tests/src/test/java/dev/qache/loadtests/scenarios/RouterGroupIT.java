@@ -1,0 +1,275 @@
+package dev.qache.loadtests.scenarios;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.qache.loadtests.faults.Checker;
+import dev.qache.loadtests.faults.History;
+import dev.qache.loadtests.faults.History.Op;
+import dev.qache.loadtests.faults.History.Outcome;
+import dev.qache.loadtests.faults.History.Type;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Real processes: three routers in one Raft group in front of two shards. Clients send every
+ * operation through the routers that stay up, recording each with its outcome and time; a checker
+ * reads the whole history. SIGKILL of the leader: writes come back within 2 s (the new leader
+ * grants the primaries' write leases), no read fails, nothing acknowledged is lost, nothing
+ * invented; the new leader changes the map. SIGKILL of a follower: no request fails. A router
+ * restarted with an empty data directory catches up with the group.
+ */
+@Timeout(240)
+class RouterGroupIT {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private LocalCluster cluster;
+
+    @AfterEach
+    void stop() throws Exception {
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    private JsonNode view(LocalCluster.Member router) throws Exception {
+        return JSON.readTree(cluster.send(HttpRequest.newBuilder(URI.create(router.url() + "/admin/cluster"))
+                        .header("Authorization", "Bearer " + LocalCluster.ADMIN_TOKEN))
+                .body());
+    }
+
+    /** The router the group's members agree leads, once they all do. */
+    private LocalCluster.Member awaitLeader(List<LocalCluster.Member> members) {
+        return awaitLeader(members, null);
+    }
+
+    /** The router {@code members} agree leads, once they all do, other than {@code gone}. */
+    private LocalCluster.Member awaitLeader(List<LocalCluster.Member> members, LocalCluster.Member gone) {
+        String[] leader = {null};
+        await().atMost(Duration.ofSeconds(30))
+                .pollInterval(Duration.ofMillis(50))
+                .ignoreExceptions()
+                .until(() -> {
+                    String seen = null;
+                    for (LocalCluster.Member member : members) {
+                        String says =
+                                view(member).path("routers").path("leader").asText(null);
+                        if (says == null
+                                || (seen != null && !seen.equals(says))
+                                || (gone != null && gone.name().equals("router-" + says))) {
+                            return false;
+                        }
+                        seen = says;
+                    }
+                    leader[0] = seen;
+                    return true;
+                });
+        List<LocalCluster.Member> all = cluster.routers();
+        return all.get(Integer.parseInt(leader[0].substring(1)) - 1);
+    }
+
+    /** Clients writing and reading their own keys through {@code targets}, in turn, into {@code history}. */
+    private List<Thread> clients(int count, List<LocalCluster.Member> targets, History history, AtomicBoolean running) {
+        List<Thread> threads = new ArrayList<>();
+        AtomicInteger values = new AtomicInteger();
+        for (int c = 0; c < count; c++) {
+            int client = c;
+            threads.add(Thread.ofPlatform().start(() -> {
+                java.util.Random random = new java.util.Random(client);
+                for (int i = 0; running.get(); i++) {
+                    LocalCluster.Member router = targets.get(i % targets.size());
+                    String key = "c" + client + "-k" + random.nextInt(40);
+                    String url = router.url() + "/" + key;
+                    long invoke = System.nanoTime();
+                    if (random.nextBoolean()) {
+                        String value = "v" + values.incrementAndGet();
+                        Outcome outcome =
+                                FaultScheduleIT.outcome(() -> cluster.post(url, "{\"value\":\"" + value + "\"}"), true);
+                        history.add(new Op(client, Type.WRITE, key, value, invoke, System.nanoTime(), outcome));
+                    } else {
+                        read(history, client, key, url, invoke);
+                    }
+                }
+            }));
+        }
+        return threads;
+    }
+
+    private void read(History history, int client, String key, String url, long invoke) {
+        try {
+            HttpResponse<String> response = cluster.get(url);
+            long complete = System.nanoTime();
+            String value = response.statusCode() == 200
+                    ? JSON.readTree(response.body()).path("value").asText()
+                    : null;
+            Outcome outcome = response.statusCode() == 200 || response.statusCode() == 404 ? Outcome.OK : Outcome.FAIL;
+            history.add(new Op(client, Type.READ, key, value, invoke, complete, outcome));
+        } catch (IOException | InterruptedException e) {
+            history.add(new Op(client, Type.READ, key, null, invoke, System.nanoTime(), Outcome.INFO));
+        }
+    }
+
+    /** Runs the clients through {@code targets} while {@code fault} runs after a second of load; checks the history. */
+    private Checker.Result underLoad(List<LocalCluster.Member> targets, String kind, Fault fault) throws Exception {
+        History history = new History();
+        AtomicBoolean running = new AtomicBoolean(true);
+        List<Thread> threads = clients(4, targets, history, running);
+        await().pollDelay(Duration.ofSeconds(1))
+                .atMost(Duration.ofSeconds(5))
+                .until(() -> history.ops().size() > 50);
+        long start = System.nanoTime();
+        String target = fault.inject();
+        // Load goes on for at least 3 s after the fault, until the last 100 operations all succeeded.
+        await().atMost(Duration.ofSeconds(30))
+                .pollInterval(Duration.ofMillis(100))
+                .until(() -> {
+                    if (System.nanoTime() - start < Duration.ofSeconds(3).toNanos()) {
+                        return false;
+                    }
+                    List<Op> ops = new ArrayList<>(history.ops());
+                    ops.sort(java.util.Comparator.comparingLong(Op::completeNanos));
+                    return ops.size() > 100
+                            && ops.subList(ops.size() - 100, ops.size()).stream()
+                                    .allMatch(op -> op.outcome() == Outcome.OK);
+                });
+        history.fault(new History.Fault(kind, target, start, System.nanoTime()));
+        running.set(false);
+        for (Thread thread : threads) {
+            thread.join();
+        }
+        // A final read of every key, after the fault, closes each key's history.
+        int client = 99;
+        for (int c = 0; c < 4; c++) {
+            for (int k = 0; k < 40; k++) {
+                String key = "c" + c + "-k" + k;
+                read(history, client, key, targets.getFirst().url() + "/" + key, System.nanoTime());
+            }
+        }
+        Checker.Result result = new Checker(0, Duration.ofMillis(100).toNanos(), key -> "cluster").check(history);
+        System.out.printf(
+                "%s: %d operations, %d acknowledged writes, %d refused, %d unknown; lost %d, undone deletes %d,"
+                        + " invented %d; longest write outage %d ms, read outage %d ms%n",
+                kind,
+                result.operations(),
+                result.acknowledgedMutations(),
+                result.refusedMutations(),
+                result.unknownMutations(),
+                result.lostWrites().size(),
+                result.undoneDeletes().size(),
+                result.invented().size(),
+                TimeUnit.NANOSECONDS.toMillis(result.longestWriteOutageNanos().getOrDefault("cluster", 0L)),
+                TimeUnit.NANOSECONDS.toMillis(result.longestReadOutageNanos().getOrDefault("cluster", 0L)));
+        assertThat(result.lostWrites()).as("acknowledged writes lost").isEmpty();
+        assertThat(result.invented()).as("values nobody wrote").isEmpty();
+        return result;
+    }
+
+    @FunctionalInterface
+    private interface Fault {
+        String inject() throws Exception;
+    }
+
+    /** Starts a node and adds it to {@code shard} as a replica, through {@code router}'s admin API. */
+    private void addReplica(LocalCluster.Member router, String shard) throws Exception {
+        LocalCluster.Member extra = cluster.startNode("node-" + shard + "-extra");
+        cluster.awaitReady(List.of(extra));
+        HttpResponse<String> added =
+                cluster.send(HttpRequest.newBuilder(URI.create(router.url() + "/admin/shards/" + shard + "/replicas"))
+                        .header("Authorization", "Bearer " + LocalCluster.ADMIN_TOKEN)
+                        .header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString("{\"address\":\"" + extra.address() + "\"}")));
+        assertThat(added.statusCode()).as(added.body()).isBetween(200, 299);
+    }
+
+    private List<LocalCluster.Member> others(LocalCluster.Member router) {
+        return cluster.routers().stream().filter(r -> !r.equals(router)).toList();
+    }
+
+    @Test
+    void theLeaderKilled_writesThroughTheOthersBackWithin2s_readsUninterrupted_nothingLost() throws Exception {
+        cluster = new LocalCluster().withRouters(3).start(2, 0);
+        LocalCluster.Member leader = awaitLeader(cluster.routers());
+        List<LocalCluster.Member> followers = others(leader);
+
+        long[] newLeaderAfterNanos = {-1};
+        Checker.Result result = underLoad(followers, "router-leader-kill", () -> {
+            cluster.kill(leader);
+            long killed = System.nanoTime();
+            Thread.ofPlatform().start(() -> {
+                awaitLeader(followers, leader);
+                newLeaderAfterNanos[0] = System.nanoTime() - killed;
+            });
+            return leader.name();
+        });
+        System.out.printf(
+                "leader %s killed: the other routers agreed on a new leader after %d ms%n",
+                leader.name(), TimeUnit.NANOSECONDS.toMillis(newLeaderAfterNanos[0]));
+        assertThat(result.longestWriteOutageNanos().get("cluster"))
+                .as("writes through the other routers come back within 2 s")
+                .isLessThanOrEqualTo(Duration.ofSeconds(2).toNanos());
+        assertThat(result.longestReadOutageNanos().get("cluster"))
+                .as("reads through the other routers never fail")
+                .isZero();
+
+        // The new leader changes the map: a replica added through a follower's admin API.
+        LocalCluster.Member next = awaitLeader(followers, leader);
+        assertThat(next).isNotEqualTo(leader);
+        long before = view(next).path("epoch").asLong();
+        LocalCluster.Member follower =
+                others(next).stream().filter(r -> !r.equals(leader)).findFirst().orElseThrow();
+        addReplica(follower, "s1");
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            for (LocalCluster.Member router : followers) {
+                assertThat(view(router).path("epoch").asLong()).isGreaterThan(before);
+            }
+        });
+    }
+
+    @Test
+    void aFollowerKilled_failsNoRequestThroughTheOthers_andOneRestartedWithAnEmptyDiskCatchesUp() throws Exception {
+        cluster = new LocalCluster().withRouters(3).start(2, 0);
+        LocalCluster.Member leader = awaitLeader(cluster.routers());
+        LocalCluster.Member follower = others(leader).getFirst();
+        List<LocalCluster.Member> rest = others(follower);
+
+        Checker.Result result = underLoad(rest, "router-follower-kill", () -> {
+            cluster.kill(follower);
+            return follower.name();
+        });
+        assertThat(result.refusedMutations() + result.unknownMutations())
+                .as("writes not acknowledged")
+                .isZero();
+        assertThat(result.longestReadOutageNanos().get("cluster")).isZero();
+
+        // Lost its disk: restarted empty, it catches up from the group (the leader's log or snapshot).
+        int index = cluster.routers().indexOf(follower);
+        LocalCluster.deleteTree(cluster.routerDataDir(index));
+        // The group's map moves on while it is down.
+        addReplica(leader, "s2");
+        long epoch = view(leader).path("epoch").asLong();
+        LocalCluster.Member back = cluster.startRouter(index);
+        await().atMost(Duration.ofSeconds(20))
+                .ignoreExceptions()
+                .until(() -> view(back).path("epoch").asLong() == epoch);
+        assertThat(view(back).path("routers").path("leader").asText())
+                .isEqualTo(view(leader).path("routers").path("self").asText());
+        assertThat(cluster.post(back.url() + "/after-rejoin", "{\"value\":\"ok\"}")
+                        .statusCode())
+                .isEqualTo(204);
+        assertThat(cluster.get(leader.url() + "/after-rejoin").body()).contains("\"ok\"");
+    }
+}
