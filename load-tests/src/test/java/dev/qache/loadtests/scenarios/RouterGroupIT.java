@@ -30,7 +30,8 @@ import org.junit.jupiter.api.Timeout;
  * reads the whole history. SIGKILL of the leader: writes come back within 2 s (the new leader
  * grants the primaries' write leases), no read fails, nothing acknowledged is lost, nothing
  * invented; the new leader changes the map. SIGKILL of a follower: no request fails. A router
- * restarted with an empty data directory catches up with the group.
+ * restarted with an empty data directory catches up with the group. A leader paused while the
+ * others move on undoes nothing when it resumes.
  */
 @Timeout(240)
 class RouterGroupIT {
@@ -271,5 +272,85 @@ class RouterGroupIT {
                         .statusCode())
                 .isEqualTo(204);
         assertThat(cluster.get(leader.url() + "/after-rejoin").body()).contains("\"ok\"");
+    }
+
+    /**
+     * A leader paused (SIGSTOP) while the others elect another and change the map, then resumed
+     * with an admin write waiting in its socket, computed from the map it had: the write either
+     * commits on top of the others' change or is refused; never does it undo that change, and every
+     * router and node ends on one map with no epoch met twice with other content.
+     */
+    @Test
+    void aPausedLeader_resumedAfterTheOthersMovedOn_undoesNothing() throws Exception {
+        cluster = new LocalCluster().withRouters(3).start(2, 0);
+        LocalCluster.Member old = awaitLeader(cluster.routers());
+        cluster.freeze(old);
+        LocalCluster.Member next = awaitLeader(others(old), old);
+        addReplica(next, "s1");
+        long movedOnTo = view(next).path("epoch").asLong();
+
+        LocalCluster.Member extra = cluster.startNode("node-s2-late");
+        cluster.awaitReady(List.of(extra));
+        java.util.concurrent.CompletableFuture<HttpResponse<String>> late =
+                java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return cluster.send(HttpRequest.newBuilder(URI.create(old.url() + "/admin/shards/s2/replicas"))
+                                .header("Authorization", "Bearer " + LocalCluster.ADMIN_TOKEN)
+                                .header("Content-Type", "application/json")
+                                .POST(HttpRequest.BodyPublishers.ofString(
+                                        "{\"address\":\"" + extra.address() + "\"}")));
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                });
+        // The request is in the paused router's socket before it resumes.
+        await().pollDelay(Duration.ofMillis(300)).atMost(Duration.ofSeconds(1)).until(() -> !late.isDone());
+        cluster.resume(old);
+        HttpResponse<String> answer = late.get(30, TimeUnit.SECONDS);
+        boolean committed = answer.statusCode() / 100 == 2;
+        System.out.printf(
+                "the resumed old leader answered the admin write that waited for it: %d (%s)%n",
+                answer.statusCode(),
+                committed
+                        ? "committed at epoch "
+                                + JSON.readTree(answer.body()).path("epoch").asLong()
+                        : answer.body());
+
+        // One map everywhere, holding the others' change, and the late write's only if it was acknowledged.
+        await().atMost(Duration.ofSeconds(20)).ignoreExceptions().untilAsserted(() -> {
+            JsonNode first = view(cluster.routers().getFirst());
+            for (LocalCluster.Member router : cluster.routers()) {
+                JsonNode view = view(router);
+                assertThat(view.path("epoch").asLong())
+                        .isEqualTo(first.path("epoch").asLong());
+                assertThat(replicasOf(view, "s2").contains(extra.address())).isEqualTo(committed);
+                assertThat(replicasOf(view, "s1")).hasSize(1);
+            }
+        });
+        long finalEpoch = view(next).path("epoch").asLong();
+        assertThat(finalEpoch).isGreaterThanOrEqualTo(movedOnTo);
+        for (LocalCluster.Member node : cluster.nodes().values()) {
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> JSON.readTree(cluster.status(node).body())
+                                    .path("epoch")
+                                    .asLong()
+                            == finalEpoch);
+            assertThat(cluster.get(node.url() + "/q/metrics").body())
+                    .as("no node met two maps of one epoch")
+                    .containsPattern("qache_map_conflicts_total(\\{[^}]*\\})? 0\\.0");
+        }
+    }
+
+    private static List<String> replicasOf(JsonNode view, String shard) {
+        List<String> replicas = new ArrayList<>();
+        for (JsonNode s : view.path("shards")) {
+            if (s.path("id").asText().equals(shard)) {
+                JsonNode nodes = s.path("nodes");
+                for (int i = 1; i < nodes.size(); i++) {
+                    replicas.add(nodes.get(i).path("address").asText());
+                }
+            }
+        }
+        return replicas;
     }
 }
