@@ -114,6 +114,7 @@ public final class RouterGroup implements AutoCloseable {
     private final ControlStateMachine machine;
     private final RaftServer server;
     private final RaftClient client;
+    private final RaftClient local;
     private final ExecutorService events = Executors.newSingleThreadExecutor(
             Thread.ofPlatform().daemon().name("qache-raft-events").factory());
 
@@ -139,12 +140,25 @@ public final class RouterGroup implements AutoCloseable {
                 // Reuse the log if there is one; an empty directory is formatted (one storage dir).
                 .setOption(RaftStorage.StartupOption.RECOVER)
                 .build();
-        this.client = RaftClient.newBuilder()
+        this.client = client(properties, null);
+        this.local = client(properties, RaftPeerId.valueOf(settings.self()));
+    }
+
+    /**
+     * A client of the group that tries {@code leader} first (null: whichever it learns of). The
+     * leader's own proposals go to itself: a client guessing another member first would wait out
+     * its request timeout on a member that is paused, not just gone.
+     */
+    private RaftClient client(RaftProperties properties, RaftPeerId leader) {
+        RaftClient.Builder builder = RaftClient.newBuilder()
                 .setProperties(properties)
                 .setRaftGroup(group)
                 .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(
-                        20, TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
-                .build();
+                        20, TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)));
+        if (leader != null) {
+            builder.setLeaderId(leader);
+        }
+        return builder.build();
     }
 
     private static RaftProperties properties(Settings settings) {
@@ -229,7 +243,8 @@ public final class RouterGroup implements AutoCloseable {
      * applied there (or fails: no leader within the client's retries).
      */
     public CompletableFuture<MapChange.Reply> propose(MapChange change) {
-        return client.async()
+        return (isLeader() ? local : client)
+                .async()
                 .send(Message.valueOf(ByteString.copyFrom(change.encode())))
                 .thenApply(RouterGroup::replyOf);
     }
@@ -249,6 +264,7 @@ public final class RouterGroup implements AutoCloseable {
     public void close() throws IOException {
         try {
             client.close();
+            local.close();
         } finally {
             try {
                 server.close();
