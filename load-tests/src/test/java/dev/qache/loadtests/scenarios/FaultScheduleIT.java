@@ -110,6 +110,26 @@ class FaultScheduleIT {
     }
 
     /**
+     * Three routers in one Raft group (issue 16), with router faults in the schedule: the leader
+     * killed or paused for 2 s, a follower killed, a follower restarted with an empty data
+     * directory, and a primary killed (failed over by whichever router leads). Clients go through
+     * the routers the fault spares, as a load balancer's health check would send them.
+     */
+    @Test
+    void routerGroup_underFaults_losesNothingOutsideTheWindow_resurrectsAndInventsNothing() throws Exception {
+        cluster = new LocalCluster().withRouters(3);
+        cluster.start(2, 1, routerOptions);
+        run(
+                List.of(
+                        "kill-router-leader",
+                        "pause-router-leader-2s",
+                        "kill-router-follower",
+                        "restart-router-follower-empty",
+                        "kill-primary"),
+                "faults-router-group-report.txt");
+    }
+
+    /**
      * Migrations under faults (issue 15): a third shard is added and removed again and again while
      * the clients write (a quarter of the writes with a one-second TTL), overwrite, delete and read;
      * in the middle of some of those migrations the source's primary, the target's primary or the
@@ -296,8 +316,17 @@ class FaultScheduleIT {
         }
     }
 
+    /** Routers a fault is on: clients keep away from them until it is over. */
+    private final java.util.Set<String> faulty = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     private URI url(String key) {
-        return URI.create(cluster.router().url() + "/" + key);
+        List<LocalCluster.Member> spared = cluster.routers().stream()
+                .filter(r -> r.process().isAlive() && !faulty.contains(r.name()))
+                .toList();
+        LocalCluster.Member router = spared.isEmpty()
+                ? cluster.router()
+                : spared.get(java.util.concurrent.ThreadLocalRandom.current().nextInt(spared.size()));
+        return URI.create(router.url() + "/" + key);
     }
 
     private HttpResponse<String> send(HttpRequest.Builder request) throws IOException, InterruptedException {
@@ -392,6 +421,26 @@ class FaultScheduleIT {
             case "restart-router" -> {
                 cluster.kill(cluster.router());
                 cluster.startRouter(routerOptions);
+            }
+            case "kill-router-leader", "kill-router-follower", "restart-router-follower-empty" -> {
+                int index = routerIndex(kind.contains("leader"));
+                LocalCluster.Member router = cluster.routers().get(index);
+                faulty.add(router.name());
+                cluster.kill(router);
+                awaitRouterLeader(router);
+                if (kind.endsWith("empty")) {
+                    LocalCluster.deleteTree(cluster.routerDataDir(index));
+                }
+                cluster.startRouter(index, routerOptions);
+                faulty.remove(router.name());
+            }
+            case "pause-router-leader-2s" -> {
+                LocalCluster.Member router = cluster.routers().get(routerIndex(true));
+                faulty.add(router.name());
+                cluster.freeze(router);
+                Thread.sleep(2000); // the fault's length
+                cluster.resume(router);
+                faulty.remove(router.name());
             }
             case "add-shard",
                     "add-shard-kill-source-primary",
@@ -515,6 +564,30 @@ class FaultScheduleIT {
     }
 
     /** Every node up, every replica streaming and in sync, writes answered. */
+    /** The index of the router that leads the group ({@code leader}), or of one that does not. */
+    private int routerIndex(boolean leader) throws Exception {
+        String leads = JSON.readTree(cluster.admin("/admin/cluster").body())
+                .path("routers")
+                .path("leader")
+                .asText();
+        int leaderIndex = Integer.parseInt(leads.substring(1)) - 1;
+        return leader ? leaderIndex : (leaderIndex + 1) % cluster.routers().size();
+    }
+
+    /** Until the routers other than {@code gone} agree that one of them leads. */
+    private void awaitRouterLeader(LocalCluster.Member gone) {
+        await().atMost(Duration.ofSeconds(30))
+                .pollInterval(Duration.ofMillis(50))
+                .ignoreExceptions()
+                .until(() -> {
+                    String leads = JSON.readTree(cluster.admin("/admin/cluster").body())
+                            .path("routers")
+                            .path("leader")
+                            .asText("");
+                    return !leads.isEmpty() && !gone.name().equals("router-" + leads);
+                });
+    }
+
     private void awaitHealthy() {
         await().atMost(Duration.ofSeconds(60))
                 .pollInterval(Duration.ofMillis(100))
