@@ -62,6 +62,13 @@ class FaultScheduleIT {
     /** Whether a quarter of the writes carry a TTL of one second (the migration schedule). */
     private boolean withTtls;
 
+    /**
+     * A run that acknowledged fewer mutations than this did not load the cluster: the schedules
+     * with fast links make thousands; the slow-links one, every call to a slowed node 160 ms to 2 s
+     * long, 900 to 1,300 in the runs recorded.
+     */
+    private int minimumAcknowledged = 1000;
+
     /** The router's options, for its restarts. */
     private String[] routerOptions = {"-Dqache.router.forward-timeout=2s"};
 
@@ -104,6 +111,7 @@ class FaultScheduleIT {
      */
     @Test
     void slowLinks_loseAndInventNothing() throws Exception {
+        minimumAcknowledged = 300;
         cluster = new LocalCluster().withSlowLinks();
         cluster.start(2, 1, "-Dqache.router.forward-timeout=2s");
         run(List.of("slow-primary-link-80ms-3s", "slow-replica-link-1s-5s"), "faults-slow-links-report.txt");
@@ -237,7 +245,7 @@ class FaultScheduleIT {
         assertThat(result.outsideWindow())
                 .as("acknowledged writes or deletes undone outside the window")
                 .isZero();
-        assertThat(result.acknowledgedMutations()).isGreaterThan(1000);
+        assertThat(result.acknowledgedMutations()).isGreaterThan(minimumAcknowledged);
     }
 
     private static boolean canPartition() {

@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -32,7 +31,9 @@ public final class ControlPlane implements ClusterState.MapLog, AutoCloseable {
     private final AtomicReference<@Nullable ClusterMap> appliedBeforeState = new AtomicReference<>();
     private volatile @Nullable RouterGroup group;
     private volatile boolean leading;
-    private final CountDownLatch ready = new CountDownLatch(1);
+    /** Notified on each applied entry and leadership change, for the wait at start. */
+    private final Object progress = new Object();
+
     private final List<Consumer<Boolean>> leadershipListeners = new CopyOnWriteArrayList<>();
 
     private ControlPlane(Duration commitTimeout) {
@@ -52,12 +53,24 @@ public final class ControlPlane implements ClusterState.MapLog, AutoCloseable {
         ControlPlane plane = new ControlPlane(commitTimeout);
         RouterGroup group = RouterGroup.start(settings, plane::applied, plane::leadershipChanged);
         plane.group = group;
-        try {
-            // Either comes first: a map applied from the log (or sent by the leader), or leadership.
-            plane.ready.await(startTimeout.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while the routers' group started", e);
+        // Until this member has replayed its log and applied what the group committed (or leads):
+        // a map applied on the way is a past one, and serving it, or planning from it, would be
+        // wrong. Each applied entry and each leadership change wakes the wait.
+        long deadline = System.nanoTime() + startTimeout.toNanos();
+        synchronized (plane.progress) {
+            // A follower of a new group also waits for the leader to commit the first map.
+            while (!group.caughtUp() || (group.applied().isEmpty() && !group.isLeader())) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    break;
+                }
+                try {
+                    plane.progress.wait(Math.max(1, Math.min(TimeUnit.NANOSECONDS.toMillis(left), 100)));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted while the routers' group started", e);
+                }
+            }
         }
         ControlState applied = group.applied();
         if (!applied.isEmpty()) {
@@ -96,7 +109,9 @@ public final class ControlPlane implements ClusterState.MapLog, AutoCloseable {
     }
 
     private void applied(ControlState applied) {
-        ready.countDown();
+        synchronized (progress) {
+            progress.notifyAll();
+        }
         ClusterMap map;
         try {
             map = read(applied);
@@ -114,8 +129,8 @@ public final class ControlPlane implements ClusterState.MapLog, AutoCloseable {
 
     private void leadershipChanged(boolean leader) {
         leading = leader;
-        if (leader) {
-            ready.countDown();
+        synchronized (progress) {
+            progress.notifyAll();
         }
         RouterGroup g = group;
         LOG.infof(

@@ -220,6 +220,27 @@ public final class RouterGroup implements AutoCloseable {
         return info().map(i -> i.isLeader() && i.isLeaderReady()).orElse(false);
     }
 
+    /**
+     * Whether this member has applied everything it knows to be committed: it leads (a leader is
+     * ready only once every earlier entry is applied here), or it has heard from a leader and
+     * applied up to the commit index that leader sent. At start, a member replays its log first:
+     * until then its state is a past one.
+     */
+    public boolean caughtUp() {
+        if (isLeader()) {
+            return true;
+        }
+        try {
+            RaftServer.Division division = server.getDivision(GROUP_ID);
+            long committed = division.getRaftLog().getLastCommittedIndex();
+            return division.getInfo().getLeaderId() != null
+                    && committed >= 0
+                    && division.getInfo().getLastAppliedIndex() >= committed;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     /** The member this one believes leads, if it knows one. */
     public Optional<String> leader() {
         return info().map(DivisionInfo::getLeaderId).map(RaftPeerId::toString);

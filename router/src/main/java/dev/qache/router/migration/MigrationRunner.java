@@ -114,7 +114,9 @@ public class MigrationRunner {
     void start(@Observes StartupEvent started) {
         context = vertx.getOrCreateContext();
         context.runOnContext(ignored -> {
-            cluster.onChange(map -> context.runOnContext(v -> reconcile(map)));
+            // Against the map current when it runs, not the one that woke it: maps published in a
+            // burst (a router catching up with its group) must not plan from a past one.
+            cluster.onChange(map -> context.runOnContext(v -> reconcile(cluster.current())));
             // A router that starts leading resumes the migration its map describes.
             plane.onLeadership(leads -> context.runOnContext(v -> {
                 if (leads) {
