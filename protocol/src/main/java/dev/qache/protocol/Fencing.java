@@ -24,6 +24,10 @@ public final class Fencing {
     public static final String LEASE_MILLIS = "Qache-Lease-Millis";
     public static final String LEASE_EPOCH = "Qache-Lease-Epoch";
     public static final String LEASE_HISTORY = "Qache-Lease-History";
+
+    /** A {@link #LEASE_HISTORY} that matches any: a node just promoted, or the primary of a shard being added. */
+    public static final String ANY_HISTORY = "*";
+
     public static final String LEASE_NONCE = "Qache-Lease-Nonce";
     public static final String REFUSED = "Qache-Refused";
 

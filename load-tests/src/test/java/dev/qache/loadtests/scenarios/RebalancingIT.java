@@ -105,6 +105,14 @@ class RebalancingIT {
         HttpResponse<String> added =
                 cluster.adminPost("/admin/shards", "{\"id\":\"s4\",\"primary\":\"" + fourth.address() + "\"}");
         assertThat(added.statusCode()).as(added.body()).isEqualTo(201);
+        // Writes of the slots moving to s4 go to it once the map naming it is published: that map
+        // reached it with a write lease before (CI: they failed write-lease-lapsed until its probes).
+        JsonNode fourthStatus = JSON.readTree(cluster.status(fourth).body());
+        assertThat(fourthStatus.path("epoch").asLong())
+                .isEqualTo(JSON.readTree(added.body()).path("epoch").asLong());
+        assertThat(fourthStatus.path("leaseRemainingMillis").asLong())
+                .as("s4's write lease as the map naming it is published")
+                .isPositive();
         awaitMigrationDone();
         JsonNode view = JSON.readTree(cluster.admin("/admin/cluster").body());
         int s4Slots = 0;

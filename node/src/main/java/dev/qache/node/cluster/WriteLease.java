@@ -21,7 +21,7 @@ package dev.qache.node.cluster;
 public final class WriteLease {
 
     /** A grant's history that matches any: the router has just promoted this node. */
-    public static final String ANY_HISTORY = "*";
+    public static final String ANY_HISTORY = dev.qache.protocol.Fencing.ANY_HISTORY;
 
     /** Nonces remembered: a grant must name one of the last this many (each probe reads one). */
     private static final int NONCES = 16;

@@ -45,6 +45,12 @@ public final class ClusterState {
 
     private final AtomicReference<@Nullable ClusterMap> lastApplied = new AtomicReference<>();
 
+    /** The map published before the current one; null until a second is published. */
+    private volatile @Nullable ClusterMap previous;
+
+    /** This router's change being committed and pushed, not yet published; null when none. */
+    private volatile @Nullable ClusterMap pending;
+
     /**
      * @param initial the map to serve first: the group's, or the one it was seeded with
      * @param copy a file rewritten with each published map, for people and for seeding; or null
@@ -58,6 +64,22 @@ public final class ClusterState {
 
     public ClusterMap current() {
         return current.get();
+    }
+
+    /**
+     * The map published before {@link #current}, or null: some primaries may still hold it for a
+     * moment after a change is published (a push that timed out).
+     */
+    public @Nullable ClusterMap previous() {
+        return previous;
+    }
+
+    /**
+     * This router's change from the moment it is computed until it is published or fails, or null:
+     * primaries may already hold it (it is pushed to them before it is published).
+     */
+    public @Nullable ClusterMap pending() {
+        return pending;
     }
 
     /**
@@ -88,6 +110,7 @@ public final class ClusterState {
         ClusterMap from = current.get();
         ClusterMap next = change.apply(from);
         inFlight = next.epoch();
+        pending = next;
         try {
             if (!log.commit(from, next)) {
                 throw new IOException("the cluster map moved on from epoch " + from.epoch()
@@ -97,6 +120,7 @@ public final class ClusterState {
             publish(next);
         } finally {
             inFlight = Long.MIN_VALUE;
+            pending = null;
             // A change whose commit was not confirmed may still have applied: serve it.
             ClusterMap applied = lastApplied.get();
             if (applied != null) {
@@ -127,7 +151,7 @@ public final class ClusterState {
             if (map.epoch() <= current.get().epoch()) {
                 return;
             }
-            current.set(map);
+            previous = current.getAndSet(map);
             writeCopy(map);
             listeners.forEach(listener -> listener.accept(map));
         }

@@ -90,7 +90,7 @@ public class MapPusher {
                 request -> request.putHeader(Fencing.LEASE_NONCE, nonce)
                         .putHeader(Fencing.LEASE_MILLIS, Long.toString(lease.toMillis()))
                         .putHeader(Fencing.LEASE_EPOCH, Long.toString(map.epoch()))
-                        .putHeader(Fencing.LEASE_HISTORY, "*"));
+                        .putHeader(Fencing.LEASE_HISTORY, Fencing.ANY_HISTORY));
     }
 
     /**
@@ -104,7 +104,9 @@ public class MapPusher {
         Buffer body = Buffer.buffer(ClusterMapJson.write(map));
         List<java.util.concurrent.CompletableFuture<Integer>> pushes = new ArrayList<>();
         for (Shard shard : map.shards().values()) {
-            pushes.add(send(shard.primary(), body, request -> monitor.grantLease(shard.primary(), map.epoch(), request))
+            String primary = shard.primary();
+            pushes.add(monitor.knowStatusOf(primary)
+                    .compose(known -> send(primary, body, request -> monitor.grantLease(primary, map.epoch(), request)))
                     .toCompletionStage()
                     .toCompletableFuture());
         }

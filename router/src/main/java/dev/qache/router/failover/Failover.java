@@ -1,5 +1,6 @@
 package dev.qache.router.failover;
 
+import dev.qache.protocol.Fencing;
 import dev.qache.router.cluster.ClusterMap;
 import dev.qache.router.cluster.ClusterState;
 import dev.qache.router.cluster.MapPusher;
@@ -122,17 +123,27 @@ public class Failover {
         vertx.setPeriodic(Math.max(10, config.probeInterval().toMillis()), id -> check());
     }
 
-    /** The history the next probe of {@code node} grants its lease for; null: no lease. */
-    private @Nullable String leaseHistory(String node) {
+    /**
+     * The history a grant to {@code node} at {@code epoch} names; null: no lease (see {@link
+     * LeaseScope} for which maps must keep it primary).
+     */
+    private @Nullable String leaseHistory(String node, long epoch) {
         if (!plane.leads()) {
             return null; // only the group's leader grants write leases
         }
-        for (Shard shard : cluster.current().shards().values()) {
-            if (shard.primary().equals(node)) {
-                return promotion.leaseFor(view(shard), statuses(shard));
-            }
+        ClusterMap current = cluster.current();
+        String shardId = LeaseScope.shardFor(node, epoch, cluster.previous(), current, cluster.pending());
+        if (shardId == null) {
+            return null;
         }
-        return null;
+        Shard shard = current.shards().get(shardId);
+        if (shard == null) {
+            // A shard being added: its primary holds no map yet (its status names no role), and
+            // it has no predecessor whose history it could have lost. A grant still needs a nonce
+            // this very process issued, so a node restarted meanwhile takes none.
+            return Fencing.ANY_HISTORY;
+        }
+        return promotion.leaseFor(view(shard), statuses(shard));
     }
 
     /** Every probe interval, on an event loop: what each shard needs, acted on by the worker. */
@@ -260,10 +271,16 @@ public class Failover {
             // A node not heard from yet gets the grace period before it is failed over.
             return;
         }
-        if (!(decide(shard, System.nanoTime()) instanceof Promotion.Promote promote)) {
+        if (!(decide(shard, System.nanoTime()) instanceof Promotion.Promote)) {
             return;
         }
+        monitor.withhold(primary);
         try {
+            // Decided again now that no grant to the primary is on its way: a probe answered
+            // between the first decision and the withholding may have renewed its lease.
+            if (!(decide(shard, System.nanoTime()) instanceof Promotion.Promote promote)) {
+                return;
+            }
             if (monitor.health(primary) == Health.DOWN) {
                 if (fetch(primary) != null) {
                     // The detector's evidence is a few probes; before acting on it, one more
@@ -280,6 +297,8 @@ public class Failover {
             switchRoles(shard, promote.replica(), promote.reason());
         } catch (RuntimeException e) {
             LOG.errorf(e, "failover of shard %s failed", shardId);
+        } finally {
+            monitor.release(primary);
         }
     }
 
@@ -318,6 +337,19 @@ public class Failover {
             throw new PromotionException(409, "no replica of shard " + shardId + " answers");
         }
         long deadline = System.nanoTime() + config.writeLease().toNanos() * 2 + LEASE_MARGIN_NANOS;
+        monitor.withhold(shard.primary());
+        try {
+            return forcedOverDown(shard, chosen, deadline);
+        } finally {
+            monitor.release(shard.primary());
+        }
+    }
+
+    /**
+     * Promotes {@code chosen} once the down primary's lease has run out (nothing grants it another
+     * meanwhile: it is withheld), or refuses by {@code deadline}.
+     */
+    private ClusterMap forcedOverDown(Shard shard, String chosen, long deadline) throws PromotionException {
         while (true) {
             var decision = promotion.force(
                     view(shard),
@@ -342,7 +374,7 @@ public class Failover {
                     sleepMillis(Math.max(1, (wait.untilNanos() - System.nanoTime()) / 1_000_000L + 1));
                 }
                 case Promotion.Keep keep -> {
-                    return map;
+                    return cluster.current();
                 }
             }
         }

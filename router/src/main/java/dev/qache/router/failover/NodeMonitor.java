@@ -62,8 +62,28 @@ public class NodeMonitor {
     /** When each node's last status answer arrived (nanoTime). */
     private final Map<String, Long> answeredNanos = new ConcurrentHashMap<>();
 
-    /** The history a probe of a node grants its write lease for, or null for none. */
-    private volatile java.util.function.Function<String, String> leases = node -> null;
+    /**
+     * The history a grant to a node, bound to an epoch, names, or null for no grant: the failover
+     * policy's answer (see {@link Failover}).
+     */
+    private volatile LeasePolicy leases = (node, epoch) -> null;
+
+    /** Decides whether a node may be granted a write lease bound to an epoch, and for which history. */
+    @FunctionalInterface
+    public interface LeasePolicy {
+        /** The history to grant {@code node} a lease for at {@code epoch}, or null for none. */
+        @org.jspecify.annotations.Nullable
+        String historyFor(String node, long epoch);
+    }
+
+    /**
+     * Nodes granted nothing whatever the policy says: the old primary of a shard being failed over,
+     * from the moment the promotion is decided until the new map is published. Guarded, with the
+     * grants' bookkeeping, by {@link #grants}.
+     */
+    private final Set<String> withheld = new java.util.HashSet<>();
+
+    private final Object grants = new Object();
 
     private Context context;
 
@@ -102,8 +122,38 @@ public class NodeMonitor {
     }
 
     /** Decides, for each probe, whether it grants the node a write lease (and for which history). */
-    public void grantLeasesBy(java.util.function.Function<String, String> policy) {
+    public void grantLeasesBy(LeasePolicy policy) {
         this.leases = policy;
+    }
+
+    /**
+     * Grants {@code node} no lease until {@link #release}: once this returns no grant to it is
+     * being sent, so {@link #leaseSentNanos} is final and a promotion decided from it stays sound
+     * while the new map is committed and pushed (a paused primary that answers again meanwhile
+     * would otherwise get a fresh lease and take writes beside the node replacing it).
+     */
+    public void withhold(String node) {
+        synchronized (grants) {
+            withheld.add(node);
+        }
+    }
+
+    /** Ends a {@link #withhold}. */
+    public void release(String node) {
+        synchronized (grants) {
+            withheld.remove(node);
+        }
+    }
+
+    /**
+     * The epoch a probe of {@code node} grants its lease at: the one the node last said it holds,
+     * which the policy accepts only while the router may still route or push by that map (see
+     * {@link LeaseScope}); the current epoch when the node has not said.
+     */
+    private long grantEpoch(String node) {
+        JsonObject status = statuses.get(node);
+        Object epoch = status == null ? null : status.getValue("epoch");
+        return epoch instanceof Number n ? n.longValue() : cluster.current().epoch();
     }
 
     /**
@@ -161,7 +211,7 @@ public class NodeMonitor {
 
     /** {@link #fetchStatus(String)} with its own timeout (a node just started answers slowly at first). */
     public Future<JsonObject> fetchStatus(String node, long timeoutMillis) {
-        return fetchStatus(node, timeoutMillis, null);
+        return fetchStatus(node, timeoutMillis, false);
     }
 
     /** Nodes with a renewal of their lease in flight (see {@link #renewLeaseNow}). */
@@ -173,14 +223,16 @@ public class NodeMonitor {
      * most one renewal per node at a time; the answers feed the statuses as probes' do.
      */
     public void renewLeaseNow(String node) {
-        if (leases.apply(node) == null || !renewing.add(node)) {
+        // No check against the last status first: it may predate the map that made the node
+        // primary. The grant, after a fresh status, is the policy's to allow.
+        if (!renewing.add(node)) {
             return;
         }
         long timeout = probeCallTimeoutMillis();
-        context.runOnContext(ignored -> fetchStatus(node, timeout, null)
+        context.runOnContext(ignored -> fetchStatus(node, timeout, false)
                 .compose(status -> {
                     answered(node, status);
-                    return fetchStatus(node, timeout, leases.apply(node));
+                    return fetchStatus(node, timeout, true);
                 })
                 .onComplete(result -> {
                     renewing.remove(node);
@@ -196,12 +248,39 @@ public class NodeMonitor {
      * carries one, so the primary takes writes under the new map at once.
      */
     public void grantLease(String node, long epoch, RequestOptions request) {
-        addLease(request, node, leases.apply(node), epoch);
+        addLease(request, node, epoch);
     }
 
-    /** The lease headers for {@code history} (none when null, or when no nonce is known yet). */
-    private void addLease(RequestOptions request, String node, String history, long epoch) {
-        String nonce = history == null ? null : leaseNonce(node);
+    /**
+     * Completes once a status answer of {@code node} is known (asking for one now if none is), so
+     * that a grant can name a nonce: a shard's primary that was never probed (a shard being added)
+     * then gets its lease with the map pushed to it. Completes without one if the node does not
+     * answer.
+     */
+    public Future<Void> knowStatusOf(String node) {
+        if (statuses.containsKey(node)) {
+            return Future.succeededFuture();
+        }
+        return fetchStatus(node, probeCallTimeoutMillis(), false)
+                .map(status -> {
+                    answered(node, status);
+                    return (Void) null;
+                })
+                .otherwise((Void) null);
+    }
+
+    /**
+     * The lease headers for a grant to {@code node} at {@code epoch}, if the policy grants one and
+     * a nonce is known. Deciding and recording the grant are one step under {@link #grants}, so
+     * that after {@link #withhold} returns no grant is on its way.
+     */
+    private void addLease(RequestOptions request, String node, long epoch) {
+        String history;
+        String nonce;
+        synchronized (grants) {
+            history = withheld.contains(node) ? null : leases.historyFor(node, epoch);
+            nonce = history == null ? null : leaseNonce(node);
+        }
         if (nonce != null) {
             request.putHeader(Fencing.LEASE_NONCE, nonce)
                     .putHeader(
@@ -227,7 +306,8 @@ public class NodeMonitor {
         return Math.max(config.probeTimeout().toMillis(), config.writeLease().toMillis());
     }
 
-    private Future<JsonObject> fetchStatus(String node, long timeoutMillis, String leaseHistory) {
+    /** A status call; {@code grant}: it also grants the lease the policy allows (see {@link #addLease}). */
+    private Future<JsonObject> fetchStatus(String node, long timeoutMillis, boolean grant) {
         int colon = node.lastIndexOf(':');
         RequestOptions request = new RequestOptions()
                 .setMethod(HttpMethod.GET)
@@ -236,7 +316,9 @@ public class NodeMonitor {
                 .setURI("/_internal/status")
                 .setIdleTimeout(timeoutMillis)
                 .putHeader("Authorization", credentials.clusterAuthorization());
-        addLease(request, node, leaseHistory, cluster.current().epoch());
+        if (grant) {
+            addLease(request, node, grantEpoch(node));
+        }
         return client.request(request)
                 .compose(r -> r.send().compose(response -> {
                     if (response.statusCode() != 200) {
@@ -282,11 +364,17 @@ public class NodeMonitor {
     }
 
     private void tick() {
-        ClusterMap map = cluster.current();
         Set<String> nodes = new LinkedHashSet<>();
-        for (Shard shard : map.shards().values()) {
-            nodes.add(shard.primary());
-            nodes.addAll(shard.replicas());
+        // The nodes of a change in flight too: a shard being added is probed (and its nonces
+        // known) before the map naming it is published.
+        for (ClusterMap map : java.util.Arrays.asList(cluster.current(), cluster.pending())) {
+            if (map == null) {
+                continue;
+            }
+            for (Shard shard : map.shards().values()) {
+                nodes.add(shard.primary());
+                nodes.addAll(shard.replicas());
+            }
         }
         detector.watch(nodes);
         health.keySet().retainAll(nodes);
@@ -295,8 +383,7 @@ public class NodeMonitor {
         answeredNanos.keySet().retainAll(nodes);
         List<Transition> transitions = new ArrayList<>();
         for (Probe probe : detector.tick(System.nanoTime(), transitions)) {
-            String lease = leases.apply(probe.node());
-            fetchStatus(probe.node(), probeCallTimeoutMillis(), lease).onComplete(result -> {
+            fetchStatus(probe.node(), probeCallTimeoutMillis(), true).onComplete(result -> {
                 List<Transition> answered = new ArrayList<>();
                 if (result.succeeded()) {
                     answered(probe.node(), result.result());

@@ -75,6 +75,30 @@ class ClusterStateTest {
     }
 
     @Test
+    void aChangeInFlight_isPending_untilPublished_thenTheOldMapIsPrevious() throws Exception {
+        AtomicReference<ClusterMap> pendingWhilePreparing = new AtomicReference<>();
+        assertThat(state.pending()).isNull();
+        assertThat(state.previous()).isNull();
+
+        ClusterMap next =
+                state.update(map -> map.withShardRemoved("s2"), map -> pendingWhilePreparing.set(state.pending()));
+
+        assertThat(pendingWhilePreparing.get())
+                .as("primaries are given the map before it is published: leases may be bound to it")
+                .isEqualTo(next);
+        assertThat(state.pending()).isNull();
+        assertThat(state.previous()).isEqualTo(one);
+    }
+
+    @Test
+    void aRefusedChange_isPendingNoMore() {
+        log.refuse = true;
+        assertThatIOException().isThrownBy(() -> state.update(map -> map.withShardRemoved("s2")));
+        assertThat(state.pending()).isNull();
+        assertThat(state.previous()).isNull();
+    }
+
+    @Test
     void aRefusedChange_publishesNothing() {
         log.refuse = true;
         assertThatIOException().isThrownBy(() -> state.update(map -> map.withShardRemoved("s2")));
