@@ -364,15 +364,15 @@ final class LocalCluster implements AutoCloseable {
         if (routerCount == 1) {
             options.add("-Dqache.router.raft-port=" + routerRaftPorts.getFirst());
         } else {
-            StringBuilder peers = new StringBuilder();
+            List<String> peers = new ArrayList<>();
+            List<String> urls = new ArrayList<>();
             for (int i = 0; i < routerCount; i++) {
-                peers.append(i == 0 ? "" : ",")
-                        .append("r")
-                        .append(i + 1)
-                        .append("=127.0.0.1:")
-                        .append(routerRaftPorts.get(i));
+                peers.add("r" + (i + 1) + "=127.0.0.1:" + routerRaftPorts.get(i));
+                urls.add("r" + (i + 1) + "=" + (tlsDir != null ? "https" : "http") + "://127.0.0.1:"
+                        + routerPorts.get(i));
             }
-            options.add("-Dqache.router.peers=" + peers);
+            options.add("-Dqache.router.peers=" + String.join(",", peers));
+            options.add("-Dqache.router.peer-urls=" + String.join(",", urls));
             options.add("-Dqache.router.id=r" + (index + 1));
             // Elections on this shared 2-core machine: short enough that writes come back within
             // 2 s of a leader's loss, long enough not to flap under load.

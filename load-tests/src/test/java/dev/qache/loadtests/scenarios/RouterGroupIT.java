@@ -341,6 +341,76 @@ class RouterGroupIT {
         }
     }
 
+    /**
+     * Admin writes sent to a follower are carried out by the leader (it alone knows which write
+     * leases it granted, and runs promotions and migrations): a forced promotion through a follower
+     * is made by the leader, which records it; the leader's refusals come back as it wrote them.
+     */
+    @Test
+    void adminWritesOnAFollower_areCarriedOutByTheLeader() throws Exception {
+        cluster = new LocalCluster().withRouters(3).start(2, 1);
+        LocalCluster.Member leader = awaitLeader(cluster.routers());
+        LocalCluster.Member follower = others(leader).getFirst();
+        String leaderId = view(leader).path("routers").path("self").asText();
+        String replica = replicasOf(view(leader), "s1").getFirst();
+
+        HttpResponse<String> promoted =
+                cluster.send(HttpRequest.newBuilder(URI.create(follower.url() + "/admin/shards/s1/promote"))
+                        .header("Authorization", "Bearer " + LocalCluster.ADMIN_TOKEN)
+                        .header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString("{\"replica\":\"" + replica + "\"}")));
+        assertThat(promoted.statusCode()).as(promoted.body()).isEqualTo(200);
+        assertThat(promoted.headers().firstValue("Qache-Router-Leader")).contains(leaderId);
+        long epoch = JSON.readTree(promoted.body()).path("epoch").asLong();
+        await().atMost(Duration.ofSeconds(10)).ignoreExceptions().untilAsserted(() -> {
+            for (LocalCluster.Member router : cluster.routers()) {
+                JsonNode view = view(router);
+                assertThat(view.path("epoch").asLong()).isEqualTo(epoch);
+                assertThat(primaryOf(view, "s1")).isEqualTo(replica);
+            }
+        });
+        assertThat(shardOf(view(leader), "s1").path("lastFailover").path("to").asText())
+                .as("the leader made the promotion")
+                .isEqualTo(replica);
+        assertThat(shardOf(view(follower), "s1").path("lastFailover").isMissingNode()
+                        || shardOf(view(follower), "s1").path("lastFailover").isNull())
+                .as("the follower made none")
+                .isTrue();
+
+        HttpResponse<String> bad =
+                cluster.send(HttpRequest.newBuilder(URI.create(follower.url() + "/admin/shards/s1/promote"))
+                        .header("Authorization", "Bearer " + LocalCluster.ADMIN_TOKEN)
+                        .header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString("{\"replica\":\"not an address\"}")));
+        assertThat(bad.statusCode()).isEqualTo(400);
+        assertThat(bad.headers().firstValue("Content-Type"))
+                .hasValueSatisfying(type -> assertThat(type).startsWith("application/problem+json"));
+        assertThat(bad.headers().firstValue("Qache-Router-Leader")).contains(leaderId);
+        HttpResponse<String> anonymous =
+                cluster.send(HttpRequest.newBuilder(URI.create(follower.url() + "/admin/shards/s2"))
+                        .DELETE());
+        assertThat(anonymous.statusCode()).isEqualTo(401);
+        assertThat(view(leader).path("epoch").asLong()).as("nothing changed").isEqualTo(epoch);
+
+        assertThat(cluster.post(follower.url() + "/after-promotion", "{\"value\":\"ok\"}")
+                        .statusCode())
+                .isEqualTo(204);
+        assertThat(cluster.get(leader.url() + "/after-promotion").body()).contains("\"ok\"");
+    }
+
+    private static JsonNode shardOf(JsonNode view, String shard) {
+        for (JsonNode s : view.path("shards")) {
+            if (s.path("id").asText().equals(shard)) {
+                return s;
+            }
+        }
+        throw new AssertionError("no shard " + shard + " in " + view);
+    }
+
+    private static String primaryOf(JsonNode view, String shard) {
+        return shardOf(view, shard).path("nodes").get(0).path("address").asText();
+    }
+
     private static List<String> replicasOf(JsonNode view, String shard) {
         List<String> replicas = new ArrayList<>();
         for (JsonNode s : view.path("shards")) {

@@ -35,6 +35,13 @@ public interface RouterConfig {
      */
     Optional<List<String>> peers();
 
+    /**
+     * Each router's HTTP base URL, {@code id=url} for the members of {@code qache.router.peers}
+     * (e.g. {@code r2=http://10.0.0.2:7000}): a follower carries admin writes to the leader's.
+     * Absent, or without the leader's: a follower answers admin writes with 503 {@code not-leader}.
+     */
+    Optional<List<String>> peerUrls();
+
     /** This router's Raft port when {@code qache.router.peers} is absent. */
     @WithDefault("7900")
     int raftPort();
