@@ -1,6 +1,8 @@
-# The three security groups of a Qache cluster, for VMs and containers alike: the router's data
-# and admin port only from the application tier and the console; the nodes' port only from the
-# router and from each other (replication, slot migration); the console only from the admin CIDRs.
+# The security groups of a Qache cluster, for VMs and containers alike: the routers' data and
+# admin port only from the application tier and the console, directly or through their load
+# balancer (which has a group of its own); the routers' Raft port only from each other; the nodes'
+# port only from the routers and from each other (replication, slot migration); the console only
+# from the admin CIDRs.
 
 terraform {
   required_version = ">= 1.9"
@@ -49,6 +51,12 @@ variable "node_port" {
   default     = 7001
 }
 
+variable "raft_port" {
+  description = "The routers' Raft port (qache.router.peers)."
+  type        = number
+  default     = 7900
+}
+
 variable "tags" {
   description = "Tags for every group."
   type        = map(string)
@@ -59,6 +67,13 @@ variable "tags" {
 resource "aws_security_group" "router" {
   name        = "${var.name}-router"
   description = "Qache router: data and admin API"
+  vpc_id      = var.vpc_id
+  tags        = var.tags
+}
+
+resource "aws_security_group" "router_lb" {
+  name        = "${var.name}-router-lb"
+  description = "Qache routers' load balancer: data and admin API"
   vpc_id      = var.vpc_id
   tags        = var.tags
 }
@@ -106,6 +121,62 @@ resource "aws_vpc_security_group_ingress_rule" "router_from_admin_ui" {
   referenced_security_group_id = aws_security_group.admin_ui.id
 }
 
+resource "aws_vpc_security_group_ingress_rule" "router_lb_from_app_cidrs" {
+  for_each          = toset(var.app_cidrs)
+  security_group_id = aws_security_group.router_lb.id
+  description       = "data API from the application tier"
+  ip_protocol       = "tcp"
+  from_port         = 7000
+  to_port           = 7000
+  cidr_ipv4         = each.value
+}
+
+resource "aws_vpc_security_group_ingress_rule" "router_lb_from_app_groups" {
+  for_each                     = toset(var.app_security_group_ids)
+  security_group_id            = aws_security_group.router_lb.id
+  description                  = "data API from the application tier"
+  ip_protocol                  = "tcp"
+  from_port                    = 7000
+  to_port                      = 7000
+  referenced_security_group_id = each.value
+}
+
+resource "aws_vpc_security_group_ingress_rule" "router_lb_from_admin_ui" {
+  security_group_id            = aws_security_group.router_lb.id
+  description                  = "admin API from the console"
+  ip_protocol                  = "tcp"
+  from_port                    = 7000
+  to_port                      = 7000
+  referenced_security_group_id = aws_security_group.admin_ui.id
+}
+
+resource "aws_vpc_security_group_ingress_rule" "router_from_lb" {
+  security_group_id            = aws_security_group.router.id
+  description                  = "data and admin API, and health checks, through the load balancer"
+  ip_protocol                  = "tcp"
+  from_port                    = 7000
+  to_port                      = 7000
+  referenced_security_group_id = aws_security_group.router_lb.id
+}
+
+resource "aws_vpc_security_group_ingress_rule" "router_raft_from_routers" {
+  security_group_id            = aws_security_group.router.id
+  description                  = "the routers' Raft group"
+  ip_protocol                  = "tcp"
+  from_port                    = var.raft_port
+  to_port                      = var.raft_port
+  referenced_security_group_id = aws_security_group.router.id
+}
+
+resource "aws_vpc_security_group_ingress_rule" "router_from_routers" {
+  security_group_id            = aws_security_group.router.id
+  description                  = "admin writes a follower carries to the leader"
+  ip_protocol                  = "tcp"
+  from_port                    = 7000
+  to_port                      = 7000
+  referenced_security_group_id = aws_security_group.router.id
+}
+
 resource "aws_vpc_security_group_ingress_rule" "node_from_router" {
   security_group_id            = aws_security_group.node.id
   description                  = "forwarded data calls, map pushes and probes from the router"
@@ -136,9 +207,10 @@ resource "aws_vpc_security_group_ingress_rule" "admin_ui_from_admins" {
 
 resource "aws_vpc_security_group_egress_rule" "all" {
   for_each = {
-    router   = aws_security_group.router.id
-    node     = aws_security_group.node.id
-    admin_ui = aws_security_group.admin_ui.id
+    router    = aws_security_group.router.id
+    router_lb = aws_security_group.router_lb.id
+    node      = aws_security_group.node.id
+    admin_ui  = aws_security_group.admin_ui.id
   }
   security_group_id = each.value
   description       = "package and artifact downloads, SSM, and calls between members"
@@ -149,6 +221,16 @@ resource "aws_vpc_security_group_egress_rule" "all" {
 output "router_id" {
   description = "The router's group."
   value       = aws_security_group.router.id
+}
+
+output "router_lb_id" {
+  description = "The routers' load balancer's group."
+  value       = aws_security_group.router_lb.id
+}
+
+output "raft_port" {
+  description = "The routers' Raft port."
+  value       = var.raft_port
 }
 
 output "node_id" {

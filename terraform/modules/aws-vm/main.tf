@@ -1,5 +1,6 @@
-# Qache on EC2: a router, the cache nodes (a primary and its replicas per shard, never two of a
-# shard in one zone), and the admin console. Each instance is configured by cloud-init, which
+# Qache on EC2: the routers (one Raft group, each in its own zone behind an internal network load
+# balancer, its Raft log on an EBS volume that outlives the instance), the cache nodes (a primary
+# and its replicas per shard, never two of a shard in one zone), and the admin console. Each instance is configured by cloud-init, which
 # installs a JDK 25 runtime, fetches the app and runs it under systemd; the tokens are read from
 # SSM Parameter Store at boot and never pass through Terraform.
 
@@ -41,6 +42,17 @@ locals {
     for p in [var.admin_token_parameter, var.cluster_token_parameter] :
     "arn:aws:ssm:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:parameter/${trimprefix(p, "/")}"
   ]
+  # Routers r1..rN, spread over the zones; their addresses are fixed by their network interfaces,
+  # so each one's peer list can name the others before any instance exists.
+  zones       = sort(keys(var.subnet_ids_by_zone))
+  router_zone = { for i in range(var.routers) : "r${i + 1}" => local.zones[i % length(local.zones)] }
+  raft_port   = module.security_groups.raft_port
+  router_peers = join(",", [
+    for id in sort(keys(local.router_zone)) : "${id}=${aws_network_interface.router[id].private_ip}:${local.raft_port}"
+  ])
+  router_urls = join(",", [
+    for id in sort(keys(local.router_zone)) : "${id}=http://${aws_network_interface.router[id].private_ip}:7000"
+  ])
   # The router's bootstrap list: each shard's primary, then its replicas.
   shard_spec = join(",", [
     for shard, members in module.layout.shard_members :
@@ -106,6 +118,7 @@ resource "aws_instance" "node" {
   user_data = templatefile("${path.module}/cloud-init.yaml.tftpl", {
     service   = "node"
     artifact  = "${var.artifacts_url}/qache-node.tar.gz"
+    volume_id = ""
     port      = local.node_port
     java_opts = "-Xmx${var.node_heap} -XX:+UseCompactObjectHeaders -XX:+UseZGC --sun-misc-unsafe-memory-access=allow"
     region    = data.aws_region.current.name
@@ -127,36 +140,113 @@ resource "aws_instance" "node" {
   })
 }
 
+resource "aws_network_interface" "router" {
+  for_each        = local.router_zone
+  subnet_id       = var.subnet_ids_by_zone[each.value]
+  security_groups = [module.security_groups.router_id]
+  tags            = merge(local.tags, { Name = "${var.name}-router-${each.key}" })
+}
+
+# Each router's Raft log and snapshots (and the copy of the map): a volume of its own in its zone,
+# kept when the instance is replaced (new user data, a new AMI), so the router rejoins with its log.
+resource "aws_ebs_volume" "router" {
+  for_each          = local.router_zone
+  availability_zone = each.value
+  size              = var.router_volume_size
+  type              = "gp3"
+  encrypted         = true
+  tags              = merge(local.tags, { Name = "${var.name}-router-${each.key}-raft", "qache:role" = "router-data" })
+}
+
 resource "aws_instance" "router" {
-  ami                    = local.ami
-  instance_type          = var.router_instance_type
-  subnet_id              = var.subnet_ids_by_zone[module.layout.nodes["s1-primary"].zone]
-  vpc_security_group_ids = [module.security_groups.router_id]
-  iam_instance_profile   = aws_iam_instance_profile.instance.name
+  for_each             = local.router_zone
+  ami                  = local.ami
+  instance_type        = var.router_instance_type
+  iam_instance_profile = aws_iam_instance_profile.instance.name
+  network_interface {
+    network_interface_id = aws_network_interface.router[each.key].id
+    device_index         = 0
+  }
   user_data = templatefile("${path.module}/cloud-init.yaml.tftpl", {
     service   = "router"
     artifact  = "${var.artifacts_url}/qache-router.tar.gz"
     port      = 7000
     java_opts = "-Xmx2g -XX:+UseCompactObjectHeaders --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED"
     region    = data.aws_region.current.name
+    volume_id = aws_ebs_volume.router[each.key].id
     token_env = {
       QACHE_ADMIN_TOKEN   = var.admin_token_parameter
       QACHE_CLUSTER_TOKEN = var.cluster_token_parameter
     }
     env = {
-      QACHE_ROUTER_SHARDS   = local.shard_spec
-      QACHE_ROUTER_MAP_FILE = "/var/lib/qache/cluster-map.json"
-      QACHE_ROUTER_DATA_DIR = "/var/lib/qache/router"
+      QACHE_ROUTER_ID        = each.key
+      QACHE_ROUTER_PEERS     = local.router_peers
+      QACHE_ROUTER_PEER_URLS = local.router_urls
+      QACHE_ROUTER_SHARDS    = local.shard_spec
+      QACHE_ROUTER_MAP_FILE  = "/var/lib/qache/cluster-map.json"
+      QACHE_ROUTER_DATA_DIR  = "/var/lib/qache/router"
     }
   })
-  user_data_replace_on_change = false # the map file lives on this instance: do not replace it for a new node list
+  # The router's state is on its volume: a replaced instance rejoins the group with it.
+  user_data_replace_on_change = true
   metadata_options {
     http_tokens = "required"
   }
   root_block_device {
     encrypted = true
   }
-  tags = merge(local.tags, { Name = "${var.name}-router", "qache:role" = "router" })
+  tags = merge(local.tags, { Name = "${var.name}-router-${each.key}", "qache:role" = "router" })
+}
+
+resource "aws_volume_attachment" "router" {
+  for_each    = local.router_zone
+  device_name = "/dev/sdf"
+  volume_id   = aws_ebs_volume.router[each.key].id
+  instance_id = aws_instance.router[each.key].id
+}
+
+# One address for clients and the console: an internal network load balancer over every router
+# (any router serves the data API; a follower carries admin writes to the leader).
+resource "aws_lb" "router" {
+  name               = "${var.name}-router"
+  internal           = true
+  load_balancer_type = "network"
+  subnets            = [for zone in distinct(values(local.router_zone)) : var.subnet_ids_by_zone[zone]]
+  security_groups    = [module.security_groups.router_lb_id]
+  tags               = local.tags
+}
+
+resource "aws_lb_target_group" "router" {
+  name     = "${var.name}-router"
+  port     = 7000
+  protocol = "TCP"
+  vpc_id   = var.vpc_id
+  health_check {
+    protocol            = "HTTP"
+    path                = "/q/health/ready"
+    port                = "7000"
+    interval            = 10
+    healthy_threshold   = 2
+    unhealthy_threshold = 2
+  }
+  tags = local.tags
+}
+
+resource "aws_lb_listener" "router" {
+  load_balancer_arn = aws_lb.router.arn
+  port              = 7000
+  protocol          = "TCP"
+  default_action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.router.arn
+  }
+}
+
+resource "aws_lb_target_group_attachment" "router" {
+  for_each         = local.router_zone
+  target_group_arn = aws_lb_target_group.router.arn
+  target_id        = aws_instance.router[each.key].id
+  port             = 7000
 }
 
 resource "aws_instance" "admin_ui" {
@@ -168,12 +258,13 @@ resource "aws_instance" "admin_ui" {
   user_data = templatefile("${path.module}/cloud-init.yaml.tftpl", {
     service   = "admin-ui"
     artifact  = "${var.artifacts_url}/qache-admin-ui.tar.gz"
+    volume_id = ""
     port      = 7100
     java_opts = "-Xmx256m --sun-misc-unsafe-memory-access=allow"
     region    = data.aws_region.current.name
     token_env = { QACHE_ADMIN_TOKEN = var.admin_token_parameter }
     env = {
-      QACHE_ROUTER_URL = "http://${aws_instance.router.private_ip}:7000"
+      QACHE_ROUTER_URL = "http://${aws_lb.router.dns_name}:7000"
     }
   })
   user_data_replace_on_change = true

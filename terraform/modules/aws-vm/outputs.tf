@@ -1,6 +1,17 @@
 output "router_url" {
-  description = "The data and admin API, inside the VPC."
-  value       = "http://${aws_instance.router.private_ip}:7000"
+  description = "The data and admin API, inside the VPC: the routers' load balancer."
+  value       = "http://${aws_lb.router.dns_name}:7000"
+}
+
+output "routers" {
+  description = "Each router: zone, address (HTTP on 7000) and Raft address."
+  value = {
+    for id, zone in local.router_zone : id => {
+      zone    = zone
+      address = "${aws_network_interface.router[id].private_ip}:7000"
+      raft    = "${aws_network_interface.router[id].private_ip}:${local.raft_port}"
+    }
+  }
 }
 
 output "admin_ui_url" {
@@ -21,10 +32,11 @@ output "nodes" {
 }
 
 output "security_group_ids" {
-  description = "The router's, the nodes' and the console's security groups."
+  description = "The routers', their load balancer's, the nodes' and the console's security groups."
   value = {
-    router   = module.security_groups.router_id
-    node     = module.security_groups.node_id
-    admin_ui = module.security_groups.admin_ui_id
+    router    = module.security_groups.router_id
+    router_lb = module.security_groups.router_lb_id
+    node      = module.security_groups.node_id
+    admin_ui  = module.security_groups.admin_ui_id
   }
 }

@@ -52,6 +52,22 @@ variable "node_instance_type" {
   default     = "r7i.xlarge"
 }
 
+variable "routers" {
+  description = "Routers in the Raft group: 1, 3 or 5 (a majority must run for the map to change)."
+  type        = number
+  default     = 3
+  validation {
+    condition     = contains([1, 3, 5], var.routers)
+    error_message = "routers must be 1, 3 or 5."
+  }
+}
+
+variable "router_volume_size" {
+  description = "GiB of each router's state volume (Raft log and snapshots; a few MB in practice)."
+  type        = number
+  default     = 8
+}
+
 variable "router_instance_type" {
   description = "Instance type of the router."
   type        = string

@@ -13,6 +13,11 @@ override_resource {
 }
 
 override_resource {
+  target = aws_security_group.router_lb
+  values = { id = "sg-router-lb" }
+}
+
+override_resource {
   target = aws_security_group.node
   values = { id = "sg-node" }
 }
@@ -87,6 +92,37 @@ run "the_console_only_from_the_admin_cidrs" {
   assert {
     condition     = aws_vpc_security_group_ingress_rule.router_from_admin_ui.security_group_id == "sg-router" && aws_vpc_security_group_ingress_rule.router_from_admin_ui.referenced_security_group_id == "sg-admin-ui"
     error_message = "The console reaches the router's admin API through its group."
+  }
+}
+
+run "the_routers_behind_their_load_balancer_and_raft_between_them" {
+  command = apply
+
+  assert {
+    condition = (
+      [for r in aws_vpc_security_group_ingress_rule.router_lb_from_app_cidrs : r.cidr_ipv4] == ["10.1.0.0/16"]
+      && [for r in aws_vpc_security_group_ingress_rule.router_lb_from_app_groups : r.referenced_security_group_id] == ["sg-app"]
+      && aws_vpc_security_group_ingress_rule.router_lb_from_admin_ui.referenced_security_group_id == "sg-admin-ui"
+      && alltrue([for r in aws_vpc_security_group_ingress_rule.router_lb_from_app_cidrs : r.security_group_id == "sg-router-lb" && r.from_port == 7000 && r.to_port == 7000])
+    )
+    error_message = "The load balancer takes what the routers take: port 7000 from the app tier and the console."
+  }
+  assert {
+    condition = (
+      aws_vpc_security_group_ingress_rule.router_from_lb.security_group_id == "sg-router"
+      && aws_vpc_security_group_ingress_rule.router_from_lb.referenced_security_group_id == "sg-router-lb"
+      && aws_vpc_security_group_ingress_rule.router_from_lb.from_port == 7000
+    )
+    error_message = "The routers take the load balancer's traffic (and health checks) on 7000."
+  }
+  assert {
+    condition = (
+      aws_vpc_security_group_ingress_rule.router_raft_from_routers.referenced_security_group_id == "sg-router"
+      && aws_vpc_security_group_ingress_rule.router_raft_from_routers.from_port == 7900
+      && aws_vpc_security_group_ingress_rule.router_raft_from_routers.to_port == 7900
+      && aws_vpc_security_group_ingress_rule.router_raft_from_routers.cidr_ipv4 == null
+    )
+    error_message = "The Raft port is open to the routers' own group only."
   }
 }
 

@@ -17,6 +17,18 @@ mock_provider "aws" {
   mock_resource "aws_instance" {
     defaults = { private_ip = "10.0.0.10" }
   }
+  mock_resource "aws_network_interface" {
+    defaults = { private_ip = "10.0.0.20" }
+  }
+  mock_resource "aws_ebs_volume" {
+    defaults = { id = "vol-0123456789abcdef0" }
+  }
+  mock_resource "aws_lb" {
+    defaults = { dns_name = "qache-router-0123.elb.eu-west-1.amazonaws.com", arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/net/qache-router/0123" }
+  }
+  mock_resource "aws_lb_target_group" {
+    defaults = { arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/qache-router/0123" }
+  }
 }
 
 variables {
@@ -35,7 +47,7 @@ variables {
   cluster_token_parameter = "/qache/cluster-token"
 }
 
-run "one_instance_per_node_plus_router_and_console" {
+run "one_instance_per_node_plus_routers_and_console" {
   command = apply
 
   assert {
@@ -47,9 +59,83 @@ run "one_instance_per_node_plus_router_and_console" {
     error_message = "One primary per shard."
   }
   assert {
-    condition     = aws_instance.router.instance_type == "c7i.xlarge" && aws_instance.admin_ui.instance_type == "t3.small"
-    error_message = "One router and one console, of their own instance types."
+    condition     = length(aws_instance.router) == 3 && alltrue([for r in aws_instance.router : r.instance_type == "c7i.xlarge"]) && aws_instance.admin_ui.instance_type == "t3.small"
+    error_message = "Three routers and one console, of their own instance types."
   }
+}
+
+run "three_routers_in_three_zones_each_with_its_own_raft_volume_behind_one_balancer" {
+  command = apply
+
+  assert {
+    condition     = length(distinct([for n in aws_network_interface.router : n.subnet_id])) == 3
+    error_message = "The routers are spread over the three zones (a zone's loss leaves a majority)."
+  }
+  assert {
+    condition = alltrue([
+      for id, v in aws_ebs_volume.router : v.availability_zone == local.router_zone[id] && v.encrypted
+    ]) && length(aws_ebs_volume.router) == 3
+    error_message = "Each router has an encrypted state volume in its own zone."
+  }
+  assert {
+    condition = alltrue([
+      for id, a in aws_volume_attachment.router : a.volume_id == aws_ebs_volume.router[id].id && a.instance_id == aws_instance.router[id].id
+    ])
+    error_message = "Each volume is attached to its router."
+  }
+  assert {
+    condition = alltrue([
+      for id, r in aws_instance.router :
+      strcontains(r.user_data, "QACHE_ROUTER_ID=${id}")
+      && strcontains(r.user_data, "QACHE_ROUTER_PEERS=r1=10.0.0.20:7900,r2=10.0.0.20:7900,r3=10.0.0.20:7900")
+      && strcontains(r.user_data, "QACHE_ROUTER_PEER_URLS=r1=http://10.0.0.20:7000,r2=http://10.0.0.20:7000,r3=http://10.0.0.20:7000")
+      && strcontains(r.user_data, "QACHE_ROUTER_DATA_DIR=/var/lib/qache/router")
+      && strcontains(r.user_data, "nvme-Amazon_Elastic_Block_Store_$(echo 'vol-0123456789abcdef0' | tr -d -)")
+    ])
+    error_message = "Each router knows its id, every peer's Raft and HTTP address, and mounts its volume at /var/lib/qache."
+  }
+  assert {
+    condition     = !strcontains(aws_instance.node["s1-primary"].user_data, "Elastic_Block_Store")
+    error_message = "Nodes keep no state on a volume (their data is in memory)."
+  }
+  assert {
+    condition = (
+      aws_lb.router.load_balancer_type == "network" && aws_lb.router.internal
+      && length(aws_lb.router.subnets) == 3
+      && aws_lb.router.security_groups == toset([module.security_groups.router_lb_id])
+      && length(aws_lb_target_group_attachment.router) == 3
+      && aws_lb_target_group.router.health_check[0].path == "/q/health/ready"
+      && aws_lb_listener.router.port == 7000
+    )
+    error_message = "An internal NLB on 7000 over the three routers, checking their readiness."
+  }
+  assert {
+    condition     = strcontains(aws_instance.admin_ui.user_data, "QACHE_ROUTER_URL=http://qache-router-0123.elb.eu-west-1.amazonaws.com:7000") && output.router_url == "http://qache-router-0123.elb.eu-west-1.amazonaws.com:7000"
+    error_message = "The console and the router_url output go through the load balancer."
+  }
+}
+
+run "one_router_alone" {
+  command = apply
+
+  variables {
+    routers = 1
+  }
+
+  assert {
+    condition     = length(aws_instance.router) == 1 && strcontains(aws_instance.router["r1"].user_data, "QACHE_ROUTER_PEERS=r1=10.0.0.20:7900\n")
+    error_message = "routers = 1: a group of one."
+  }
+}
+
+run "an_even_number_of_routers_is_refused" {
+  command = plan
+
+  variables {
+    routers = 2
+  }
+
+  expect_failures = [var.routers]
 }
 
 run "a_primary_and_its_replica_never_share_a_zone" {
@@ -79,7 +165,7 @@ run "each_instance_in_its_security_group" {
   assert {
     condition = (
       alltrue([for n in aws_instance.node : n.vpc_security_group_ids == toset([module.security_groups.node_id])])
-      && aws_instance.router.vpc_security_group_ids == toset([module.security_groups.router_id])
+      && alltrue([for n in aws_network_interface.router : n.security_groups == toset([module.security_groups.router_id])])
       && aws_instance.admin_ui.vpc_security_group_ids == toset([module.security_groups.admin_ui_id])
     )
     error_message = "Nodes, router and console each sit in their own group (rules: aws-security-groups' tests)."
@@ -90,11 +176,11 @@ run "tokens_stay_out_of_user_data" {
   command = apply
 
   assert {
-    condition     = strcontains(aws_instance.router.user_data, "/qache/admin-token") && !strcontains(aws_instance.router.user_data, "QACHE_ADMIN_TOKEN=s")
+    condition     = strcontains(aws_instance.router["r1"].user_data, "/qache/admin-token") && !strcontains(aws_instance.router["r1"].user_data, "QACHE_ADMIN_TOKEN=s")
     error_message = "User data names the SSM parameter and fetches the token at start; it never carries the token."
   }
   assert {
-    condition     = strcontains(aws_instance.router.user_data, "QACHE_ROUTER_SHARDS=s1=10.0.0.10:7001;10.0.0.10:7001,s2=")
+    condition     = alltrue([for r in aws_instance.router : strcontains(r.user_data, "QACHE_ROUTER_SHARDS=s1=10.0.0.10:7001;10.0.0.10:7001,s2=")])
     error_message = "The router is bootstrapped with every shard's primary and replicas."
   }
 }
