@@ -2,22 +2,35 @@ package dev.qache.admin.router;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.quarkus.rest.client.reactive.QuarkusRestClientBuilder;
+import io.quarkus.tls.TlsConfiguration;
+import io.quarkus.tls.TlsConfigurationRegistry;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.ws.rs.ProcessingException;
 import jakarta.ws.rs.core.Response;
+import java.net.URI;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.eclipse.microprofile.faulttolerance.CircuitBreaker;
 import org.eclipse.microprofile.faulttolerance.Retry;
 import org.eclipse.microprofile.faulttolerance.Timeout;
 import org.eclipse.microprofile.faulttolerance.exceptions.CircuitBreakerOpenException;
 import org.eclipse.microprofile.faulttolerance.exceptions.TimeoutException;
-import org.eclipse.microprofile.rest.client.inject.RestClient;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The console's only way to the cluster: the router's admin API behind a timeout and a circuit
- * breaker (SmallRye Fault Tolerance). Reads are retried once; actions never are (adding a shard
+ * The console's only way to the cluster: the routers' admin API behind a timeout and a circuit
+ * breaker (SmallRye Fault Tolerance). {@code qache.router.url} lists one router or several (the
+ * routers' Raft group): a call goes to the last one that answered, and on to the next when a
+ * router cannot be reached (no connection, so nothing was sent) or answers {@code 503
+ * not-leader} (a follower that cannot carry an admin write to the leader; nothing was done). A
+ * read also moves on after any failure; an action whose outcome is unknown (sent, no answer) does
+ * not, as sending it again may do it twice. Reads are retried once; actions never are (adding a shard
  * twice is not the same as once). Only calls the router did not answer count against the breaker:
  * an answer, even an error status, shows it is there. While the breaker is open the pages say the
  * router is unreachable without waiting on it, and a call after {@code delay} tries again.
@@ -49,27 +62,49 @@ public class Router {
         }
     }
 
-    private final RouterApi api;
+    /** One client per router URL, in the order configured. */
+    private final List<RouterApi> apis;
 
-    Router(@RestClient RouterApi api) {
-        this.api = api;
+    /** The router to ask first: the last one that answered. */
+    private final java.util.concurrent.atomic.AtomicInteger preferred = new java.util.concurrent.atomic.AtomicInteger();
+
+    Router(
+            @ConfigProperty(name = "qache.router.url") List<URI> urls,
+            @ConfigProperty(name = "quarkus.rest-client.router.connect-timeout", defaultValue = "1000")
+                    long connectMillis,
+            @ConfigProperty(name = "quarkus.rest-client.router.read-timeout", defaultValue = "15000") long readMillis,
+            @ConfigProperty(name = "quarkus.rest-client.router.tls-configuration-name") Optional<String> tlsName,
+            TlsConfigurationRegistry tls) {
+        Optional<TlsConfiguration> trust = tlsName.map(name -> tls.get(name)
+                .orElseThrow(() -> new IllegalArgumentException(
+                        "quarkus.rest-client.router.tls-configuration-name names no TLS configuration: " + name)));
+        List<RouterApi> clients = new ArrayList<>();
+        for (URI url : urls) {
+            QuarkusRestClientBuilder builder = QuarkusRestClientBuilder.newBuilder()
+                    .baseUri(url)
+                    .connectTimeout(connectMillis, TimeUnit.MILLISECONDS)
+                    .readTimeout(readMillis, TimeUnit.MILLISECONDS);
+            trust.ifPresent(builder::tlsConfiguration);
+            clients.add(builder.build(RouterApi.class));
+        }
+        this.apis = List.copyOf(clients);
     }
 
     @Timeout(value = 3, unit = ChronoUnit.SECONDS)
     @Retry(maxRetries = 1, delay = 100, abortOn = Unavailable.class)
     public Snapshot snapshot() {
         AdminViews.Cluster cluster;
-        try (Response response = call(api::cluster)) {
+        try (Response response = read(RouterApi::cluster)) {
             cluster = read(response, "GET /admin/cluster", AdminViews.Cluster.class);
         }
-        try (Response response = call(api::migrations)) {
+        try (Response response = read(RouterApi::migrations)) {
             AdminViews.Migrations migrations = read(response, "GET /admin/migrations", AdminViews.Migrations.class);
             return new Snapshot(cluster, migrations.migrations() == null ? List.of() : migrations.migrations());
         }
     }
 
     public Outcome addShard(@Nullable String id, String primary, List<String> replicas) {
-        try (Response response = call(() -> api.addShard(new AdminViews.AddShard(id, primary, replicas)))) {
+        try (Response response = act(api -> api.addShard(new AdminViews.AddShard(id, primary, replicas)))) {
             return outcome(
                     response,
                     map -> "Shard " + newShard(map, primary) + " with primary " + primary
@@ -79,7 +114,7 @@ public class Router {
     }
 
     public Outcome addReplica(String shard, String address) {
-        try (Response response = call(() -> api.addReplica(shard, new AdminViews.AddReplica(address)))) {
+        try (Response response = act(api -> api.addReplica(shard, new AdminViews.AddReplica(address)))) {
             return outcome(
                     response,
                     map -> address + " is now a replica of shard " + shard + " (epoch "
@@ -88,7 +123,7 @@ public class Router {
     }
 
     public Outcome promote(String shard, @Nullable String replica) {
-        try (Response response = call(() -> api.promote(shard, new AdminViews.Promote(replica)))) {
+        try (Response response = act(api -> api.promote(shard, new AdminViews.Promote(replica)))) {
             return outcome(response, map -> {
                 for (JsonNode s : map.path("shards")) {
                     if (shard.equals(s.path("id").asText())) {
@@ -103,7 +138,7 @@ public class Router {
     }
 
     public Outcome removeShard(String shard) {
-        try (Response response = call(() -> api.removeShard(shard))) {
+        try (Response response = act(api -> api.removeShard(shard))) {
             return outcome(
                     response,
                     map -> "Shard " + shard + " is being drained onto the others (epoch "
@@ -111,13 +146,63 @@ public class Router {
         }
     }
 
-    /** The router's response, whatever its status: an error status is an answer, not a failure. */
-    private static Response call(java.util.function.Supplier<Response> request) {
-        try {
-            return request.get();
-        } catch (jakarta.ws.rs.WebApplicationException answered) {
-            return answered.getResponse();
+    private Response read(Function<RouterApi, Response> request) {
+        return call(request, false);
+    }
+
+    private Response act(Function<RouterApi, Response> request) {
+        return call(request, true);
+    }
+
+    /**
+     * A router's response, whatever its status (an error status is an answer, not a failure),
+     * from the first router that gives one (see the class comment for when the next is asked).
+     */
+    private Response call(Function<RouterApi, Response> request, boolean action) {
+        int first = preferred.get();
+        RuntimeException failure = null;
+        for (int i = 0; i < apis.size(); i++) {
+            int at = (first + i) % apis.size();
+            Response response;
+            try {
+                response = request.apply(apis.get(at));
+            } catch (jakarta.ws.rs.WebApplicationException answered) {
+                response = answered.getResponse();
+            } catch (ProcessingException failed) {
+                if (action && !neverSent(failed)) {
+                    throw failed;
+                }
+                failure = failed;
+                continue;
+            }
+            if (i < apis.size() - 1 && notLeader(response)) {
+                response.close();
+                continue;
+            }
+            preferred.set(at);
+            return response;
         }
+        throw failure != null ? failure : new Unavailable("no router answered");
+    }
+
+    /** Whether the call failed before a connection was made: nothing reached the router. */
+    private static boolean neverSent(Throwable failure) {
+        for (Throwable cause = failure; cause != null; cause = cause.getCause() == cause ? null : cause.getCause()) {
+            if (cause instanceof java.net.ConnectException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** A 503 {@code not-leader}: a follower that did nothing with the request. */
+    private static boolean notLeader(Response response) {
+        if (response.getStatus() != 503) {
+            return false;
+        }
+        response.bufferEntity();
+        String body = response.readEntity(String.class);
+        return body != null && body.contains("urn:qache:problem:not-leader");
     }
 
     /** Why the router could not be asked, in words for the page. */
@@ -136,7 +221,7 @@ public class Router {
             cause = cause.getCause();
         }
         if (failure instanceof ProcessingException || cause instanceof java.net.ConnectException) {
-            return "the router cannot be reached ("
+            return "no router can be reached ("
                     + (cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage()) + ")";
         }
         return "the router call failed (" + cause + ")";

@@ -12,14 +12,13 @@ import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import org.eclipse.microprofile.rest.client.annotation.ClientHeaderParam;
-import org.eclipse.microprofile.rest.client.inject.RegisterRestClient;
 
 /**
  * The router's admin API. {@link Router} reads every response, error statuses included, so a
- * refusal such as 409 or 422 reaches the page with the router's own words. Timeouts are
- * {@code quarkus.rest-client.router.*}; {@link Router} adds the circuit breaker.
+ * refusal such as 409 or 422 reaches the page with the router's own words. {@link Router} builds
+ * one client per router URL (timeouts and TLS from {@code quarkus.rest-client.router.*}) and adds
+ * the failover between them and the circuit breaker.
  */
-@RegisterRestClient(configKey = "router")
 @Path("/admin")
 @Produces(MediaType.APPLICATION_JSON)
 @ClientHeaderParam(name = "Authorization", value = "{bearer}")

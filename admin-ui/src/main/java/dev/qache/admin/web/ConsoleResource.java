@@ -63,7 +63,7 @@ public class ConsoleResource {
     ConsoleResource(
             Router router,
             Sessions sessions,
-            @ConfigProperty(name = "quarkus.rest-client.router.url") String routerUrl,
+            @ConfigProperty(name = "qache.router.url") String routerUrl,
             @ConfigProperty(name = "qache.admin-ui.secure-cookie", defaultValue = "false") boolean secureCookie,
             @ConfigProperty(name = "qache.admin-ui.signin-burst", defaultValue = "5") int signinBurst,
             @ConfigProperty(name = "qache.admin-ui.signin-refill", defaultValue = "10s") Duration signinRefill) {

@@ -17,9 +17,17 @@ public class StubRouter implements QuarkusTestResourceLifecycleManager {
         server = new WireMockServer(options().dynamicPort().bindAddress("127.0.0.1"));
         server.start();
         // Every test here signs in from 127.0.0.1: the rate limit has its own test.
+        // The first router listed is down: every call the tests make also checks that the
+        // console moves on to the next router when one cannot be reached.
+        int down;
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+            down = socket.getLocalPort();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
         return Map.of(
                 "qache.router.url",
-                server.baseUrl(),
+                "http://127.0.0.1:" + down + "," + server.baseUrl(),
                 "qache.admin.token",
                 TOKEN,
                 "qache.admin-ui.signin-burst",
