@@ -1,6 +1,7 @@
 # Qache on ECS Fargate: one service per cache node (desired count 1, pinned to its zone's subnet,
-# named in a private Cloud Map namespace so that its address survives a task replacement), a
-# router service and a console service. Tokens come from Secrets Manager (or SSM) through the
+# named in a private Cloud Map namespace so that its address survives a task replacement), one
+# service per router (the routers' Raft group: each named in Cloud Map, its Raft log on its own EFS
+# access point, all behind an internal network load balancer) and a console service. Tokens come from Secrets Manager (or SSM) through the
 # task definition's `secrets`, so they never enter the Terraform state.
 
 terraform {
@@ -41,6 +42,13 @@ locals {
     for shard, members in module.layout.shard_members : "${shard}=${join(";", [for key in members : local.address[key]])}"
   ])
   secret_arns = [var.admin_token_secret_arn, var.cluster_token_secret_arn]
+  zones       = sort(keys(var.subnet_ids_by_zone))
+  # Routers r1..rN, one per zone in turn; each is named router-rN in Cloud Map, so its peers find
+  # it again after its task is replaced.
+  router_zone  = { for i in range(var.routers) : "r${i + 1}" => local.zones[i % length(local.zones)] }
+  router_host  = { for id in keys(local.router_zone) : id => "router-${id}.${local.domain}" }
+  router_peers = join(",", [for id in sort(keys(local.router_zone)) : "${id}=${local.router_host[id]}:${module.security_groups.raft_port}"])
+  router_urls  = join(",", [for id in sort(keys(local.router_zone)) : "${id}=http://${local.router_host[id]}:7000"])
 }
 
 resource "aws_ecs_cluster" "this" {
@@ -65,8 +73,12 @@ resource "aws_service_discovery_private_dns_namespace" "this" {
 }
 
 resource "aws_service_discovery_service" "member" {
-  for_each = merge({ for k in keys(module.layout.nodes) : k => k }, { router = "router", admin-ui = "admin-ui" })
-  name     = each.key
+  for_each = merge(
+    { for k in keys(module.layout.nodes) : k => k },
+    { for id in keys(local.router_zone) : "router-${id}" => id },
+    { admin-ui = "admin-ui" },
+  )
+  name = each.key
   dns_config {
     namespace_id   = aws_service_discovery_private_dns_namespace.this.id
     routing_policy = "MULTIVALUE"
@@ -81,8 +93,8 @@ resource "aws_service_discovery_service" "member" {
   tags = local.tags
 }
 
-# --- The router's durable cluster map: on EFS, so that a replaced router task finds it (a fresh
-# map from QACHE_ROUTER_SHARDS would forget every failover and migration since the start).
+# --- Each router's Raft log and map copy: on EFS, an access point per router, so that a replaced
+# router task rejoins the group with its log instead of catching up from nothing.
 
 resource "aws_efs_file_system" "router_map" {
   encrypted = true
@@ -113,20 +125,21 @@ resource "aws_efs_mount_target" "router_map" {
 }
 
 resource "aws_efs_access_point" "router_map" {
+  for_each       = local.router_zone
   file_system_id = aws_efs_file_system.router_map.id
   posix_user {
     uid = 185
     gid = 185
   }
   root_directory {
-    path = "/qache-router"
+    path = "/qache-router-${each.key}"
     creation_info {
       owner_uid   = 185
       owner_gid   = 185
       permissions = "0750"
     }
   }
-  tags = local.tags
+  tags = merge(local.tags, { Name = "${var.name}-router-${each.key}" })
 }
 
 # --- Roles: the execution role pulls images, writes logs and reads the two secrets.
@@ -204,38 +217,45 @@ resource "aws_ecs_task_definition" "node" {
 }
 
 resource "aws_ecs_task_definition" "router" {
-  family                   = "${var.name}-router"
+  for_each                 = local.router_zone
+  family                   = "${var.name}-router-${each.key}"
   requires_compatibilities = ["FARGATE"]
   network_mode             = "awsvpc"
   cpu                      = 2048
   memory                   = 4096
   execution_role_arn       = aws_iam_role.execution.arn
   container_definitions = jsonencode([{
-    name         = "router"
-    image        = var.images.router
-    essential    = true
-    portMappings = [{ containerPort = 7000, protocol = "tcp" }]
+    name      = "router"
+    image     = var.images.router
+    essential = true
+    portMappings = [
+      { containerPort = 7000, protocol = "tcp" },
+      { containerPort = module.security_groups.raft_port, protocol = "tcp" },
+    ]
     environment = [
       { name = "QACHE_ROUTER_SHARDS", value = local.shard_spec },
+      { name = "QACHE_ROUTER_ID", value = each.key },
+      { name = "QACHE_ROUTER_PEERS", value = local.router_peers },
+      { name = "QACHE_ROUTER_PEER_URLS", value = local.router_urls },
     ]
     secrets = [
       { name = "QACHE_ADMIN_TOKEN", valueFrom = var.admin_token_secret_arn },
       { name = "QACHE_CLUSTER_TOKEN", valueFrom = var.cluster_token_secret_arn },
     ]
-    mountPoints = [{ sourceVolume = "router-map", containerPath = "/var/lib/qache" }]
+    mountPoints = [{ sourceVolume = "router-state", containerPath = "/var/lib/qache" }]
     healthCheck = merge(local.health, { command = ["CMD-SHELL", "curl -fsS http://127.0.0.1:7000/q/health/ready || exit 1"] })
     logConfiguration = {
       logDriver = "awslogs"
-      options   = merge(local.log_options, { "awslogs-stream-prefix" = "router" })
+      options   = merge(local.log_options, { "awslogs-stream-prefix" = "router-${each.key}" })
     }
   }])
   volume {
-    name = "router-map"
+    name = "router-state"
     efs_volume_configuration {
       file_system_id     = aws_efs_file_system.router_map.id
       transit_encryption = "ENABLED"
       authorization_config {
-        access_point_id = aws_efs_access_point.router_map.id
+        access_point_id = aws_efs_access_point.router_map[each.key].id
         iam             = "DISABLED"
       }
     }
@@ -256,7 +276,7 @@ resource "aws_ecs_task_definition" "admin_ui" {
     essential    = true
     portMappings = [{ containerPort = 7100, protocol = "tcp" }]
     environment = [
-      { name = "QACHE_ROUTER_URL", value = "http://router.${local.domain}:7000" },
+      { name = "QACHE_ROUTER_URL", value = join(",", [for id in sort(keys(local.router_zone)) : "http://${local.router_host[id]}:7000"]) },
     ]
     secrets     = [{ name = "QACHE_ADMIN_TOKEN", valueFrom = var.admin_token_secret_arn }]
     healthCheck = merge(local.health, { command = ["CMD-SHELL", "curl -fsS http://127.0.0.1:7100/q/health/ready || exit 1"] })
@@ -295,21 +315,66 @@ resource "aws_ecs_service" "node" {
 }
 
 resource "aws_ecs_service" "router" {
-  name                               = "${var.name}-router"
-  cluster                            = aws_ecs_cluster.this.id
-  task_definition                    = aws_ecs_task_definition.router.arn
-  desired_count                      = 1
-  launch_type                        = "FARGATE"
+  for_each        = local.router_zone
+  name            = "${var.name}-router-${each.key}"
+  cluster         = aws_ecs_cluster.this.id
+  task_definition = aws_ecs_task_definition.router[each.key].arn
+  desired_count   = 1
+  launch_type     = "FARGATE"
+  # One task at a time: a router is one member of the group, with one Raft log.
   deployment_minimum_healthy_percent = 0
   deployment_maximum_percent         = 100
   network_configuration {
-    subnets         = values(var.subnet_ids_by_zone)
+    subnets         = [var.subnet_ids_by_zone[each.value]]
     security_groups = [module.security_groups.router_id]
   }
   service_registries {
-    registry_arn = aws_service_discovery_service.member["router"].arn
+    registry_arn = aws_service_discovery_service.member["router-${each.key}"].arn
   }
-  tags = merge(local.tags, { "qache:role" = "router" })
+  load_balancer {
+    target_group_arn = aws_lb_target_group.router.arn
+    container_name   = "router"
+    container_port   = 7000
+  }
+  depends_on = [aws_lb_listener.router]
+  tags       = merge(local.tags, { "qache:role" = "router", "qache:placement" = each.value })
+}
+
+# One address for clients: an internal network load balancer over every router task.
+resource "aws_lb" "router" {
+  name               = "${var.name}-router"
+  internal           = true
+  load_balancer_type = "network"
+  subnets            = [for zone in distinct(values(local.router_zone)) : var.subnet_ids_by_zone[zone]]
+  security_groups    = [module.security_groups.router_lb_id]
+  tags               = local.tags
+}
+
+resource "aws_lb_target_group" "router" {
+  name        = "${var.name}-router"
+  port        = 7000
+  protocol    = "TCP"
+  target_type = "ip"
+  vpc_id      = var.vpc_id
+  health_check {
+    protocol            = "HTTP"
+    path                = "/q/health/ready"
+    port                = "7000"
+    interval            = 10
+    healthy_threshold   = 2
+    unhealthy_threshold = 2
+  }
+  tags = local.tags
+}
+
+resource "aws_lb_listener" "router" {
+  load_balancer_arn = aws_lb.router.arn
+  port              = 7000
+  protocol          = "TCP"
+  default_action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.router.arn
+  }
 }
 
 resource "aws_ecs_service" "admin_ui" {

@@ -1,6 +1,11 @@
 output "router_url" {
-  description = "The data and admin API, inside the VPC (Cloud Map name)."
-  value       = "http://router.${local.domain}:7000"
+  description = "The data and admin API, inside the VPC: the routers' load balancer."
+  value       = "http://${aws_lb.router.dns_name}:7000"
+}
+
+output "routers" {
+  description = "Each router: zone and Cloud Map address (HTTP on 7000, Raft on 7900)."
+  value       = { for id, zone in local.router_zone : id => { zone = zone, address = "${local.router_host[id]}:7000" } }
 }
 
 output "admin_ui_url" {

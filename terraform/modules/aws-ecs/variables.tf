@@ -44,6 +44,16 @@ variable "node_memory_mib" {
   default     = 16384
 }
 
+variable "routers" {
+  description = "Routers in the Raft group: 1, 3 or 5 (a majority must run for the map to change)."
+  type        = number
+  default     = 3
+  validation {
+    condition     = contains([1, 3, 5], var.routers)
+    error_message = "routers must be 1, 3 or 5."
+  }
+}
+
 variable "images" {
   description = "Container images (src/main/docker/Dockerfile.jvm of each module, pushed to a registry)."
   type = object({

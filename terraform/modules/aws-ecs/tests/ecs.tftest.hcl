@@ -13,6 +13,12 @@ mock_provider "aws" {
   mock_resource "aws_iam_role" {
     defaults = { arn = "arn:aws:iam::123456789012:role/qache-ecs-execution" }
   }
+  mock_resource "aws_lb" {
+    defaults = { dns_name = "qache-router-0123.elb.eu-west-1.amazonaws.com", arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/net/qache-router/0123" }
+  }
+  mock_resource "aws_lb_target_group" {
+    defaults = { arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/qache-router/0123" }
+  }
 }
 
 variables {
@@ -47,9 +53,57 @@ run "one_service_per_node_plus_router_and_console" {
     error_message = "A node is one task with one address."
   }
   assert {
-    condition     = aws_ecs_service.router.desired_count == 1 && aws_ecs_service.admin_ui.desired_count == 1
-    error_message = "One router and one console."
+    condition     = length(aws_ecs_service.router) == 3 && alltrue([for r in aws_ecs_service.router : r.desired_count == 1]) && aws_ecs_service.admin_ui.desired_count == 1
+    error_message = "Three routers, one task each, and one console."
   }
+}
+
+run "three_routers_in_three_zones_each_with_its_raft_log_behind_one_balancer" {
+  command = apply
+
+  assert {
+    condition     = length(distinct(flatten([for r in aws_ecs_service.router : tolist(r.network_configuration[0].subnets)]))) == 3
+    error_message = "The routers run in three zones (a zone's loss leaves a majority)."
+  }
+  assert {
+    condition = alltrue([
+      for id, td in aws_ecs_task_definition.router :
+      one(td.volume).efs_volume_configuration[0].authorization_config[0].access_point_id == aws_efs_access_point.router_map[id].id
+      && aws_efs_access_point.router_map[id].root_directory[0].path == "/qache-router-${id}"
+    ]) && length(aws_efs_access_point.router_map) == 3
+    error_message = "Each router keeps its Raft log under an EFS access point of its own."
+  }
+  assert {
+    condition = alltrue([
+      for id, td in aws_ecs_task_definition.router :
+      [for e in jsondecode(td.container_definitions)[0].environment : e.value if e.name == "QACHE_ROUTER_ID"][0] == id
+      && [for e in jsondecode(td.container_definitions)[0].environment : e.value if e.name == "QACHE_ROUTER_PEERS"][0] == "r1=router-r1.qache.internal:7900,r2=router-r2.qache.internal:7900,r3=router-r3.qache.internal:7900"
+      && [for e in jsondecode(td.container_definitions)[0].environment : e.value if e.name == "QACHE_ROUTER_PEER_URLS"][0] == "r1=http://router-r1.qache.internal:7000,r2=http://router-r2.qache.internal:7000,r3=http://router-r3.qache.internal:7000"
+    ])
+    error_message = "Each router knows its id and every peer by its Cloud Map name."
+  }
+  assert {
+    condition = (
+      aws_lb.router.internal && aws_lb.router.load_balancer_type == "network"
+      && aws_lb_target_group.router.target_type == "ip"
+      && alltrue([for r in aws_ecs_service.router : one(r.load_balancer).target_group_arn == aws_lb_target_group.router.arn])
+    )
+    error_message = "Every router task is a target of one internal NLB."
+  }
+  assert {
+    condition     = [for e in jsondecode(aws_ecs_task_definition.admin_ui.container_definitions)[0].environment : e.value if e.name == "QACHE_ROUTER_URL"][0] == "http://router-r1.qache.internal:7000,http://router-r2.qache.internal:7000,http://router-r3.qache.internal:7000"
+    error_message = "The console knows every router and moves on when one is gone."
+  }
+}
+
+run "an_even_number_of_routers_is_refused" {
+  command = plan
+
+  variables {
+    routers = 4
+  }
+
+  expect_failures = [var.routers]
 }
 
 run "a_primary_and_its_replicas_never_share_a_zone" {
@@ -80,7 +134,7 @@ run "tokens_come_from_the_secret_store_never_the_state" {
 
   assert {
     condition = alltrue([
-      for c in jsondecode(aws_ecs_task_definition.router.container_definitions) :
+      for c in flatten([for td in aws_ecs_task_definition.router : jsondecode(td.container_definitions)]) :
       length([for e in c.environment : e if strcontains(e.name, "TOKEN")]) == 0
       && toset([for s in c.secrets : s.valueFrom]) == toset([var.admin_token_secret_arn, var.cluster_token_secret_arn])
     ])
@@ -97,13 +151,13 @@ run "the_router_knows_every_node_by_its_stable_name" {
 
   assert {
     condition = (
-      [for e in jsondecode(aws_ecs_task_definition.router.container_definitions)[0].environment : e.value if e.name == "QACHE_ROUTER_SHARDS"][0]
+      [for e in jsondecode(aws_ecs_task_definition.router["r1"].container_definitions)[0].environment : e.value if e.name == "QACHE_ROUTER_SHARDS"][0]
       == "s1=s1-primary.qache.internal:7001;s1-replica1.qache.internal:7001,s2=s2-primary.qache.internal:7001;s2-replica1.qache.internal:7001,s3=s3-primary.qache.internal:7001;s3-replica1.qache.internal:7001"
     )
     error_message = "The router's bootstrap spec names each shard's primary, then its replicas, by Cloud Map name."
   }
   assert {
-    condition     = output.router_url == "http://router.qache.internal:7000" && output.admin_ui_url == "http://admin-ui.qache.internal:7100"
+    condition     = output.router_url == "http://qache-router-0123.elb.eu-west-1.amazonaws.com:7000" && output.admin_ui_url == "http://admin-ui.qache.internal:7100"
     error_message = "The outputs give the router's and the console's URLs."
   }
 }
