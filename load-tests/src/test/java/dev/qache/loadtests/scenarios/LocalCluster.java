@@ -180,7 +180,10 @@ final class LocalCluster implements AutoCloseable {
         return this;
     }
 
-    /** Drops every packet between {@code node} and the router (when {@code from} is null) or {@code from}. */
+    /**
+     * Drops every packet between {@code node} (a node, or a router in a namespace of its own) and
+     * the router (when {@code from} is null) or {@code from}.
+     */
     void partition(Member node, Member from) throws IOException, InterruptedException {
         String peer = from == null ? namespaces.hostSide(node.name()) : from.host();
         namespaces.inside(node.name(), "iptables", "-A", "INPUT", "-s", peer, "-j", "DROP");
@@ -367,8 +370,9 @@ final class LocalCluster implements AutoCloseable {
             List<String> peers = new ArrayList<>();
             List<String> urls = new ArrayList<>();
             for (int i = 0; i < routerCount; i++) {
-                peers.add("r" + (i + 1) + "=127.0.0.1:" + routerRaftPorts.get(i));
-                urls.add("r" + (i + 1) + "=" + (tlsDir != null ? "https" : "http") + "://127.0.0.1:"
+                String host = routerHost(i);
+                peers.add("r" + (i + 1) + "=" + host + ":" + routerRaftPorts.get(i));
+                urls.add("r" + (i + 1) + "=" + (tlsDir != null ? "https" : "http") + "://" + host + ":"
                         + routerPorts.get(i));
             }
             options.add("-Dqache.router.peers=" + String.join(",", peers));
@@ -382,7 +386,8 @@ final class LocalCluster implements AutoCloseable {
         options.addAll(tokenOptions(true));
         options.addAll(List.of(extraOptions));
         Member started = launch(
-                routerCount == 1 ? "router" : "router-r" + (index + 1),
+                routerName(index),
+                routerHost(index),
                 routerPorts.get(index),
                 ROOT.resolve("router/target/quarkus-app/quarkus-run.jar"),
                 options.toArray(String[]::new));
@@ -391,6 +396,19 @@ final class LocalCluster implements AutoCloseable {
         }
         routers.set(index, started);
         return started;
+    }
+
+    private String routerName(int index) {
+        return routerCount == 1 ? "router" : "router-r" + (index + 1);
+    }
+
+    /**
+     * Where router {@code index} listens: loopback, or with {@link #withNetworkNamespaces} and
+     * several routers, a namespace of its own, so that a router can be cut off from the others
+     * ({@link #partition}) while it still reaches the nodes.
+     */
+    private String routerHost(int index) throws IOException {
+        return namespaces == null || routerCount == 1 ? "127.0.0.1" : namespaces.create(routerName(index));
     }
 
     /** Copies a directory tree: a backup of a router's data directory. */
