@@ -187,8 +187,14 @@ resource "aws_instance" "router" {
       QACHE_ROUTER_DATA_DIR  = "/var/lib/qache/router"
     }
   })
-  # The router's state is on its volume: a replaced instance rejoins the group with it.
-  user_data_replace_on_change = true
+  # Never all routers at once: a changed node list (a node's new address) changes every router's
+  # user data, but the list only seeds a brand-new cluster's first map, so changes to it are
+  # ignored. Replace routers one at a time (terraform apply -replace='aws_instance.router["r1"]',
+  # then r2 once r1 is back): each rejoins the group with the Raft log on its volume.
+  user_data_replace_on_change = false
+  lifecycle {
+    ignore_changes = [user_data]
+  }
   metadata_options {
     http_tokens = "required"
   }

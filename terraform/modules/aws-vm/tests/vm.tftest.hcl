@@ -117,6 +117,8 @@ run "three_routers_in_three_zones_each_with_its_own_raft_volume_behind_one_balan
 
 run "one_router_alone" {
   command = apply
+  # A state of its own: the routers ignore changes to their user data (see main.tf).
+  state_key = "one_router"
 
   variables {
     routers = 1
@@ -173,7 +175,8 @@ run "each_instance_in_its_security_group" {
 }
 
 run "tokens_stay_out_of_user_data" {
-  command = apply
+  command   = apply
+  state_key = "three_shards"
 
   assert {
     condition     = strcontains(aws_instance.router["r1"].user_data, "/qache/admin-token") && !strcontains(aws_instance.router["r1"].user_data, "QACHE_ADMIN_TOKEN=s")
@@ -193,4 +196,23 @@ run "the_console_open_to_everyone_is_refused" {
   }
 
   expect_failures = [var.admin_cidrs]
+}
+
+run "a_changed_node_list_first" {
+  command   = apply
+  state_key = "node_list_change"
+}
+
+run "a_changed_node_list_replaces_no_router" {
+  command   = apply
+  state_key = "node_list_change"
+
+  variables {
+    shards = 4
+  }
+
+  assert {
+    condition     = length(aws_instance.node) == 8 && alltrue([for r in aws_instance.router : !strcontains(r.user_data, "s4=")])
+    error_message = "A fourth shard's nodes are added without touching the routers (their node list only seeds a new cluster)."
+  }
 }
