@@ -47,7 +47,11 @@ done
 
 BENCH_JAR=load-tests/target/benchmarks.jar
 for url in http://127.0.0.1:7000 "http://127.0.0.1:$BASELINE_PORT"; do
-  "$JAVA_HOME/bin/java" -cp "$BENCH_JAR" dev.qache.loadtests.http.Preload "$url" "$KEYS" 100 - k >/dev/null
+  if ! "$JAVA_HOME/bin/java" -cp "$BENCH_JAR" dev.qache.loadtests.http.Preload "$url" "$KEYS" 100 - k >/dev/null; then
+    echo "gate: the preload of $url failed; the cluster's warnings:" >&2
+    grep -h -E 'WARN|ERROR' .qache/*.log "$OUT/baseline-node.log" | tail -40 >&2 || true
+    exit 1
+  fi
 done
 
 run() { # run NAME URL: one Gatling run of the gate's simulation, report moved to $OUT/NAME
