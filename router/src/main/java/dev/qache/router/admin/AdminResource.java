@@ -10,6 +10,8 @@ import dev.qache.router.cluster.MapPusher;
 import dev.qache.router.cluster.Shard;
 import dev.qache.router.config.AdminConfig;
 import dev.qache.router.control.ControlPlane;
+import dev.qache.router.control.ControlState;
+import dev.qache.router.control.CopiedSlot;
 import dev.qache.router.control.RouterGroup;
 import dev.qache.router.failover.Availability;
 import dev.qache.router.failover.Failover;
@@ -295,14 +297,28 @@ public class AdminResource {
             double bytesPerSecond,
             double etaSeconds,
             String reason,
-            long rateLimitBytesPerSecond) {}
+            long rateLimitBytesPerSecond,
+            int slotsResumed) {}
 
-    /** The migration under way, or the last one: progress, rate and ETA. */
+    /**
+     * The migration under way, or the last one: progress, rate and ETA. The leader runs it and
+     * reports its own view; another router reports the progress the group committed (slots and
+     * bytes, no rate), or the last migration it ran itself if that one ended.
+     */
     @GET
     @Path("/migrations")
     @NonBlocking
     public Map<String, List<MigrationView>> migrations() {
         Migration m = migrations.current();
+        if (!plane.leads()) {
+            ControlState committed = plane.applied();
+            if (committed.planEpoch() >= 0) {
+                return Map.of("migrations", List.of(committedView(committed)));
+            }
+            if (m != null && m.state() != Migration.State.DONE && m.state() != Migration.State.ABORTED) {
+                m = null; // run when this router led, and finished by another since
+            }
+        }
         if (m == null) {
             return Map.of("migrations", List.of());
         }
@@ -319,7 +335,36 @@ public class AdminResource {
                         p.bytesPerSecond(),
                         p.etaSeconds(),
                         p.reason(),
-                        p.rateLimit())));
+                        p.rateLimit(),
+                        p.slotsResumed())));
+    }
+
+    /** The migration the group has under way as a follower knows it: the slots committed as copied. */
+    private MigrationView committedView(ControlState committed) {
+        ClusterMap map = cluster.current();
+        int done = 0;
+        long keys = 0;
+        long bytes = 0;
+        for (Map.Entry<Integer, String> moving : map.moving().entrySet()) {
+            CopiedSlot copied = committed.copied().get(moving.getKey());
+            if (copied != null && copied.target().equals(moving.getValue())) {
+                done++;
+                keys += copied.keys();
+                bytes += copied.bytes();
+            }
+        }
+        return new MigrationView(
+                "m" + committed.planEpoch(),
+                Migration.State.STREAMING.name().toLowerCase(Locale.ROOT),
+                done,
+                map.moving().size(),
+                keys,
+                bytes,
+                0,
+                0,
+                "as the routers' group committed it; the leader runs the copy",
+                0,
+                0);
     }
 
     /** Adds a replica to a shard; it does a full sync from the primary. 201 with the new map. */

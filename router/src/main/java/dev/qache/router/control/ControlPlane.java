@@ -6,6 +6,7 @@ import dev.qache.router.cluster.ClusterState;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -177,7 +178,11 @@ public final class ControlPlane implements ClusterState.MapLog, AutoCloseable {
         // A follower's (an admin write sent to it) carry none and rest on the epoch check alone.
         long term = g.isLeader() ? g.term() : -1;
         MapChange change = new MapChange(
-                term, from == null ? MapChange.ANY_OLDER : from.epoch(), next.epoch(), ClusterMapJson.write(next));
+                term,
+                from == null ? MapChange.ANY_OLDER : from.epoch(),
+                next.epoch(),
+                ClusterMapJson.write(next),
+                !next.moving().isEmpty());
         try {
             MapChange.Reply reply = g.propose(change).get(commitTimeout.toMillis(), TimeUnit.MILLISECONDS);
             if (!reply.applied()) {
@@ -193,6 +198,32 @@ public final class ControlPlane implements ClusterState.MapLog, AutoCloseable {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while committing the map of epoch " + next.epoch(), e);
         }
+    }
+
+    /**
+     * What this router's member has applied: the map and the committed progress of the migration
+     * it has under way ({@link ControlState#planEpoch()}, {@link ControlState#copied()}).
+     */
+    public ControlState applied() {
+        return group().applied();
+    }
+
+    /**
+     * Commits that the migration planned at {@code planEpoch} has copied {@code slots}, if this
+     * router leads (a leader that takes over resumes from them). Completes with whether the group
+     * applied it; never blocks.
+     */
+    public CompletableFuture<Boolean> recordCopied(long planEpoch, List<CopiedSlot> slots) {
+        RouterGroup g = group();
+        if (!g.isLeader()) {
+            return CompletableFuture.completedFuture(false);
+        }
+        return g.propose(new ProgressChange(g.term(), planEpoch, slots)).thenApply(reply -> {
+            if (!reply.applied()) {
+                LOG.debugf("the routers' group refused the progress of %d slots: %s", slots.size(), reply.reason());
+            }
+            return reply.applied();
+        });
     }
 
     @Override

@@ -2,23 +2,40 @@ package dev.qache.router.control;
 
 import java.io.ByteArrayInputStream;
 import java.io.DataInputStream;
+import java.io.DataOutputStream;
 import java.io.IOException;
 import java.util.Arrays;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * What the routers' Raft group agrees on (DESIGN.md, "Control plane"): the cluster map of the
- * newest epoch, as the JSON the map file held. Immutable; {@link #EMPTY} before the first map. The
- * group's log is a sequence of {@link MapChange}s, and this is what applying them in order leaves.
+ * newest epoch, as the JSON the map file held, and the committed progress of the migration that
+ * map has under way: the epoch of the map that planned it ({@code planEpoch}, -1 when none) and
+ * the slots copied so far. Immutable; {@link #EMPTY} before the first map. The group's log is a
+ * sequence of {@link ControlChange}s, and this is what applying them in order leaves.
  */
-public record ControlState(long epoch, byte[] mapJson) {
+public record ControlState(long epoch, byte[] mapJson, long planEpoch, Map<Integer, CopiedSlot> copied) {
 
     /** Before the first map: epoch -1, no map. */
     public static final ControlState EMPTY = new ControlState(-1, new byte[0]);
 
-    private static final int FORMAT = 1;
+    /** The most slots a progress names (the ring's slot count is 4096; room to spare). */
+    static final int MAX_SLOTS = 1 << 16;
+
+    /** The first format: a map alone. */
+    private static final int FORMAT_MAP_ONLY = 1;
+
+    private static final int FORMAT = 2;
 
     public ControlState {
         mapJson = mapJson.clone();
+        copied = java.util.Collections.unmodifiableMap(new TreeMap<>(copied));
+    }
+
+    /** A state with no migration under way. */
+    public ControlState(long epoch, byte[] mapJson) {
+        this(epoch, mapJson, -1, Map.of());
     }
 
     @Override
@@ -30,57 +47,126 @@ public record ControlState(long epoch, byte[] mapJson) {
         return epoch < 0;
     }
 
-    /** What the change leaves: the new map if the change applies here, else this state. */
-    public MapChange.Outcome apply(MapChange change, long entryTerm) {
+    /** What the change leaves: the new state if the change applies here, else this state. */
+    public MapChange.Outcome apply(ControlChange change, long entryTerm) {
         if (change.term() >= 0 && change.term() != entryTerm) {
             // Proposed by a leader of another term (a deposed leader's command, carried to the
             // new leader by its client's retry): only the leader that made the decision may commit it.
-            return new MapChange.Outcome(false, this, "proposed in term " + change.term() + ", logged in " + entryTerm);
+            return refused("proposed in term " + change.term() + ", logged in " + entryTerm);
         }
+        return switch (change) {
+            case MapChange map -> applyMap(map);
+            case ProgressChange progress -> applyProgress(progress);
+        };
+    }
+
+    private MapChange.Outcome applyMap(MapChange change) {
         if (change.epoch() <= epoch) {
-            return new MapChange.Outcome(false, this, "epoch " + change.epoch() + " is not newer than " + epoch);
+            return refused("epoch " + change.epoch() + " is not newer than " + epoch);
         }
         if (change.expectedEpoch() != MapChange.ANY_OLDER && change.expectedEpoch() != epoch) {
-            return new MapChange.Outcome(
-                    false, this, "computed from epoch " + change.expectedEpoch() + ", but the map is at " + epoch);
+            return refused("computed from epoch " + change.expectedEpoch() + ", but the map is at " + epoch);
         }
-        return new MapChange.Outcome(true, new ControlState(change.epoch(), change.mapJson()), "");
+        // A migration's progress lasts while its slots are in flight: through failovers' maps, up
+        // to the map that commits or aborts it. A map with slots in flight after none plans one.
+        long plan = !change.moving() ? -1 : planEpoch >= 0 ? planEpoch : change.epoch();
+        Map<Integer, CopiedSlot> progress = plan >= 0 && plan == planEpoch ? copied : Map.of();
+        return new MapChange.Outcome(true, new ControlState(change.epoch(), change.mapJson(), plan, progress), "");
+    }
+
+    private MapChange.Outcome applyProgress(ProgressChange change) {
+        if (planEpoch < 0 || change.planEpoch() != planEpoch) {
+            return refused("progress of the migration planned at epoch " + change.planEpoch() + ", but "
+                    + (planEpoch < 0 ? "none is under way" : "the one under way was planned at " + planEpoch));
+        }
+        Map<Integer, CopiedSlot> progress = new TreeMap<>(copied);
+        for (CopiedSlot slot : change.slots()) {
+            progress.put(slot.slot(), slot);
+        }
+        return new MapChange.Outcome(true, new ControlState(epoch, mapJson, planEpoch, progress), "");
+    }
+
+    private MapChange.Outcome refused(String why) {
+        return new MapChange.Outcome(false, this, why);
     }
 
     /** The snapshot's bytes. */
     public byte[] encode() {
-        return Encoding.bytes(mapJson.length + 16, out -> {
+        return Encoding.bytes(mapJson.length + 32 + copied.size() * 96, out -> {
             out.writeInt(FORMAT);
             out.writeLong(epoch);
             out.writeInt(mapJson.length);
             out.write(mapJson);
+            out.writeLong(planEpoch);
+            out.writeInt(copied.size());
+            for (CopiedSlot slot : copied.values()) {
+                writeSlot(out, slot);
+            }
         });
     }
 
     public static ControlState decode(byte[] encoded) throws IOException {
         DataInputStream in = new DataInputStream(new ByteArrayInputStream(encoded));
         int format = in.readInt();
-        if (format != FORMAT) {
+        if (format != FORMAT && format != FORMAT_MAP_ONLY) {
             throw new IOException("unknown control state format " + format);
         }
         long epoch = in.readLong();
         byte[] map = new byte[in.readInt()];
         in.readFully(map);
-        return new ControlState(epoch, map);
+        if (format == FORMAT_MAP_ONLY) {
+            return new ControlState(epoch, map);
+        }
+        long planEpoch = in.readLong();
+        int count = in.readInt();
+        if (count < 0 || count > MAX_SLOTS) {
+            throw new IOException("a control state with " + count + " copied slots");
+        }
+        Map<Integer, CopiedSlot> copied = new TreeMap<>();
+        for (int i = 0; i < count; i++) {
+            CopiedSlot slot = readSlot(in);
+            copied.put(slot.slot(), slot);
+        }
+        return new ControlState(epoch, map, planEpoch, copied);
+    }
+
+    static void writeSlot(DataOutputStream out, CopiedSlot slot) throws IOException {
+        out.writeInt(slot.slot());
+        out.writeUTF(slot.target());
+        out.writeUTF(slot.node());
+        out.writeUTF(slot.history());
+        out.writeLong(slot.offset());
+        out.writeLong(slot.keys());
+        out.writeLong(slot.bytes());
+    }
+
+    static CopiedSlot readSlot(DataInputStream in) throws IOException {
+        int slot = in.readInt();
+        if (slot < 0) {
+            throw new IOException("slot " + slot + " is negative");
+        }
+        return new CopiedSlot(
+                slot, in.readUTF(), in.readUTF(), in.readUTF(), in.readLong(), in.readLong(), in.readLong());
     }
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof ControlState other && other.epoch == epoch && Arrays.equals(other.mapJson, mapJson);
+        return o instanceof ControlState other
+                && other.epoch == epoch
+                && other.planEpoch == planEpoch
+                && other.copied.equals(copied)
+                && Arrays.equals(other.mapJson, mapJson);
     }
 
     @Override
     public int hashCode() {
-        return Long.hashCode(epoch) * 31 + Arrays.hashCode(mapJson);
+        return (Long.hashCode(epoch) * 31 + Arrays.hashCode(mapJson)) * 31 + Long.hashCode(planEpoch);
     }
 
     @Override
     public String toString() {
-        return "ControlState[epoch=" + epoch + ", " + mapJson.length + " bytes]";
+        return "ControlState[epoch=" + epoch + ", " + mapJson.length + " bytes"
+                + (planEpoch >= 0 ? ", migration of epoch " + planEpoch + ": " + copied.size() + " slots copied" : "")
+                + "]";
     }
 }

@@ -27,7 +27,7 @@ import org.apache.ratis.util.MD5FileUtil;
 import org.jboss.logging.Logger;
 
 /**
- * The routers' replicated state machine: applies {@link MapChange}s in log order to a {@link
+ * The routers' replicated state machine: applies {@link ControlChange}s in log order to a {@link
  * ControlState}, deterministically and without I/O, and snapshots it into one file (written aside,
  * then moved into place). Listeners hear of each applied map and of this member becoming or ceasing
  * to be the leader; they run on Ratis' threads and must hand work off rather than block.
@@ -108,7 +108,7 @@ final class ControlStateMachine extends BaseStateMachine {
         LogEntryProto entry = trx.getLogEntry();
         MapChange.Outcome outcome;
         try {
-            MapChange change = MapChange.decode(
+            ControlChange change = ControlChange.decode(
                     entry.getStateMachineLogEntry().getLogData().toByteArray());
             outcome = state.apply(change, entry.getTerm());
         } catch (IOException e) {

@@ -1,6 +1,5 @@
 package dev.qache.router.control;
 
-import java.io.ByteArrayInputStream;
 import java.io.DataInputStream;
 import java.io.IOException;
 
@@ -9,17 +8,27 @@ import java.io.IOException;
  * {@code expectedEpoch} by the leader of {@code term}. It applies only over that map, and only if
  * the entry was logged in that term (-1: any term), so a decision made on a map that has moved on,
  * or by a leader since deposed, changes nothing. {@link #ANY_OLDER} applies over any older map: a
- * newer map a node holds, adopted (epochs only grow).
+ * newer map a node holds, adopted (epochs only grow). {@code moving}: the map has slots in flight
+ * (a migration under way), whose committed progress the group keeps until a map without them.
  */
-public record MapChange(long term, long expectedEpoch, long epoch, byte[] mapJson) {
+public record MapChange(long term, long expectedEpoch, long epoch, byte[] mapJson, boolean moving)
+        implements ControlChange {
 
     /** For {@code expectedEpoch}: the change applies over any map older than its own. */
     public static final long ANY_OLDER = Long.MIN_VALUE;
 
-    private static final int FORMAT = 1;
+    /** The first format, before migrations had committed progress: read as not moving. */
+    static final int FORMAT_WITHOUT_MOVING = 1;
+
+    static final int FORMAT = 2;
 
     public MapChange {
         mapJson = mapJson.clone();
+    }
+
+    /** A change to a map with no slots in flight. */
+    public MapChange(long term, long expectedEpoch, long epoch, byte[] mapJson) {
+        this(term, expectedEpoch, epoch, mapJson, false);
     }
 
     @Override
@@ -46,11 +55,12 @@ public record MapChange(long term, long expectedEpoch, long epoch, byte[] mapJso
     public record Reply(boolean applied, long epoch, String reason) {
 
         static Reply decode(byte[] encoded) throws IOException {
-            DataInputStream in = new DataInputStream(new ByteArrayInputStream(encoded));
+            DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(encoded));
             return new Reply(in.readBoolean(), in.readLong(), in.readUTF());
         }
     }
 
+    @Override
     public byte[] encode() {
         return Encoding.bytes(mapJson.length + 32, out -> {
             out.writeInt(FORMAT);
@@ -59,21 +69,26 @@ public record MapChange(long term, long expectedEpoch, long epoch, byte[] mapJso
             out.writeLong(epoch);
             out.writeInt(mapJson.length);
             out.write(mapJson);
+            out.writeBoolean(moving);
         });
     }
 
     public static MapChange decode(byte[] encoded) throws IOException {
-        DataInputStream in = new DataInputStream(new ByteArrayInputStream(encoded));
-        int format = in.readInt();
-        if (format != FORMAT) {
-            throw new IOException("unknown map change format " + format);
+        if (ControlChange.decode(encoded) instanceof MapChange change) {
+            return change;
         }
+        throw new IOException("not a map change");
+    }
+
+    /** The rest of a change after its format number. */
+    static MapChange read(int format, DataInputStream in) throws IOException {
         long term = in.readLong();
         long expected = in.readLong();
         long epoch = in.readLong();
         byte[] map = new byte[in.readInt()];
         in.readFully(map);
-        return new MapChange(term, expected, epoch, map);
+        boolean moving = format != FORMAT_WITHOUT_MOVING && in.readBoolean();
+        return new MapChange(term, expected, epoch, map, moving);
     }
 
     @Override
@@ -82,16 +97,18 @@ public record MapChange(long term, long expectedEpoch, long epoch, byte[] mapJso
                 && other.term == term
                 && other.expectedEpoch == expectedEpoch
                 && other.epoch == epoch
+                && other.moving == moving
                 && java.util.Arrays.equals(other.mapJson, mapJson);
     }
 
     @Override
     public int hashCode() {
-        return java.util.Objects.hash(term, expectedEpoch, epoch, java.util.Arrays.hashCode(mapJson));
+        return java.util.Objects.hash(term, expectedEpoch, epoch, moving, java.util.Arrays.hashCode(mapJson));
     }
 
     @Override
     public String toString() {
-        return "MapChange[term=" + term + ", " + expectedEpoch + " -> " + epoch + ", " + mapJson.length + " bytes]";
+        return "MapChange[term=" + term + ", " + expectedEpoch + " -> " + epoch + ", " + mapJson.length + " bytes"
+                + (moving ? ", moving" : "") + "]";
     }
 }

@@ -263,7 +263,7 @@ public final class RouterGroup implements AutoCloseable {
      * Sends {@code change} to the leader and completes with its outcome once it is committed and
      * applied there (or fails: no leader within the client's retries).
      */
-    public CompletableFuture<MapChange.Reply> propose(MapChange change) {
+    public CompletableFuture<MapChange.Reply> propose(ControlChange change) {
         return (isLeader() ? local : client)
                 .async()
                 .send(Message.valueOf(ByteString.copyFrom(change.encode())))

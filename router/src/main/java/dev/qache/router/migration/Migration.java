@@ -70,7 +70,8 @@ public final class Migration {
             double bytesPerSecond,
             double etaSeconds,
             String reason,
-            long rateLimit) {}
+            long rateLimit,
+            int slotsResumed) {}
 
     /** The highest rate taken (1 GB/s), so the bucket's byte-nanoseconds fit in a long. */
     public static final long MAX_RATE = 1L << 30;
@@ -108,6 +109,10 @@ public final class Migration {
     private long lastProgressNanos;
     private long keysCopied;
     private long bytesCopied;
+    /** Slots and bytes copied under an earlier leader: in the totals, not in the rate. */
+    private int slotsResumed;
+
+    private long bytesResumed;
     private String reason = "";
 
     public Migration(String id, List<Move> plan, int maxInFlight, long bytesPerSecond, int maxAttempts) {
@@ -162,10 +167,37 @@ public final class Migration {
     /** Streaming begins: the map that marks the slots as migrating has reached the nodes. */
     public void start(long nowNanos) {
         require(State.PLANNED, "start");
-        state = State.STREAMING;
+        state = done.size() == moves.size() ? State.CUTOVER : State.STREAMING;
         startedNanos = nowNanos;
         lastProgressNanos = nowNanos;
         budgetAtNanos = nowNanos;
+    }
+
+    /**
+     * Before the start: {@code slot} was copied under an earlier leader (the group committed it,
+     * and its target still holds it), so it is done without a copy, with the target's position
+     * after it as a mark the cut-over waits for. Returns whether the slot is one of the plan's and
+     * not done yet.
+     */
+    public boolean resumed(int slot, long keys, long bytes, Mark mark) {
+        require(State.PLANNED, "resume a slot of");
+        if (!moves.containsKey(slot) || !done.add(slot)) {
+            return false;
+        }
+        pending.remove(slot);
+        keysCopied += keys;
+        bytesCopied += bytes;
+        slotsResumed++;
+        bytesResumed += bytes;
+        mark(moves.get(slot).to(), mark);
+        return true;
+    }
+
+    private void mark(String target, Mark mark) {
+        Mark before = marks.get(target);
+        if (before == null || !before.history().equals(mark.history()) || before.offset() < mark.offset()) {
+            marks.put(target, mark);
+        }
     }
 
     /** The rate the copy may use from now on (the runner adapts it, see {@link CopyRate}). */
@@ -237,11 +269,12 @@ public final class Migration {
 
     /**
      * A slot's copy finished: {@code keys} entries, {@code bytes} bytes, and the target's position
-     * after it. Ignored unless {@code attempt} is the slot's attempt in flight.
+     * after it. Ignored unless {@code attempt} is the slot's attempt in flight; returns whether it
+     * counted.
      */
-    public void copied(int slot, long attempt, long keys, long bytes, Mark mark, long nowNanos) {
+    public boolean copied(int slot, long attempt, long keys, long bytes, Mark mark, long nowNanos) {
         if (state != State.STREAMING || !settle(slot, attempt)) {
-            return; // a copy made void by a failover or a newer attempt, or one after an abort
+            return false; // a copy made void by a failover or a newer attempt, or one after an abort
         }
         done.add(slot);
         keysCopied += keys;
@@ -249,14 +282,11 @@ public final class Migration {
         accrue(nowNanos);
         budget -= bytes * 1_000_000_000L;
         lastProgressNanos = nowNanos;
-        String target = moves.get(slot).to();
-        Mark before = marks.get(target);
-        if (before == null || !before.history().equals(mark.history()) || before.offset() < mark.offset()) {
-            marks.put(target, mark);
-        }
+        mark(moves.get(slot).to(), mark);
         if (done.size() == moves.size()) {
             state = State.CUTOVER;
         }
+        return true;
     }
 
     /**
@@ -363,12 +393,23 @@ public final class Migration {
 
     public Progress progress(long nowNanos) {
         double seconds = state == State.PLANNED ? 0 : (lastProgressNanos - startedNanos) / 1e9;
-        double rate = seconds > 0 ? bytesCopied / seconds : 0;
+        double rate = seconds > 0 ? (bytesCopied - bytesResumed) / seconds : 0;
         int left = moves.size() - done.size();
-        double perSlot = done.isEmpty() ? 0 : seconds / done.size();
-        double eta = state == State.STREAMING && !done.isEmpty() ? left * perSlot : 0;
+        int copiedHere = done.size() - slotsResumed;
+        double perSlot = copiedHere == 0 ? 0 : seconds / copiedHere;
+        double eta = state == State.STREAMING && copiedHere > 0 ? left * perSlot : 0;
         String why = state == State.CUTOVER && !waiting.isEmpty() ? waiting : reason;
-        return new Progress(state, done.size(), moves.size(), keysCopied, bytesCopied, rate, eta, why, bytesPerSecond);
+        return new Progress(
+                state,
+                done.size(),
+                moves.size(),
+                keysCopied,
+                bytesCopied,
+                rate,
+                eta,
+                why,
+                bytesPerSecond,
+                slotsResumed);
     }
 
     private void require(State expected, String action) {

@@ -8,6 +8,8 @@ import dev.qache.router.cluster.MapPusher;
 import dev.qache.router.cluster.Shard;
 import dev.qache.router.config.RouterConfig;
 import dev.qache.router.control.ControlPlane;
+import dev.qache.router.control.ControlState;
+import dev.qache.router.control.CopiedSlot;
 import dev.qache.router.failover.FailureDetector;
 import dev.qache.router.failover.NodeMonitor;
 import dev.qache.router.latency.ClientLatency;
@@ -38,9 +40,11 @@ import org.jboss.logging.Logger;
  * Runs the migration the cluster map describes ({@link ClusterMap#moving}): hands the migrating
  * map to every primary involved, then copies slots a few at a time (each target node pulls a slot
  * from its source), within the configured rate, and when every slot is copied saves the map that
- * flips their owners. A router restarted mid-way finds the moving slots in its map and copies them
- * again (a copy never overwrites a newer write, so this is safe); a failover of a source or target
- * primary restarts the copies it affects. Runs on one event loop.
+ * flips their owners. Each slot copied is committed to the routers' group as the migration's
+ * progress; a router that starts leading mid-way (the leader died, or a lone router restarted)
+ * finds the moving slots in its map and copies those the group does not record as copied to a
+ * target that still holds them (a copy never overwrites a newer write, so copying again is safe);
+ * a failover of a source or target primary restarts the copies it affects. Runs on one event loop.
  */
 @Singleton
 public class MigrationRunner {
@@ -62,6 +66,12 @@ public class MigrationRunner {
     private volatile Migration current;
     private final Map<String, String> primaries = new HashMap<>();
     private boolean finishing;
+    /** The epoch of the map that planned {@link #current}, as the group keeps it (-1: unknown). */
+    private long planEpoch = -1;
+    /** Slots copied and not yet committed as the migration's progress. */
+    private final List<CopiedSlot> unrecorded = new ArrayList<>();
+    /** Whether a progress entry is on its way to the group (one at a time: the rest batch up). */
+    private boolean recording;
 
     MigrationRunner(
             Vertx vertx,
@@ -162,8 +172,11 @@ public class MigrationRunner {
                         new Migration.Move(slot, map.slots().orElseThrow().ownerOf(slot), target)));
         // Attempt numbers from the wall clock: a router restarted mid-way numbers its copies above
         // any its previous run began (a node refuses an attempt older than one it has seen).
+        ControlState applied = plane.applied();
+        planEpoch = applied.epoch() == map.epoch() ? applied.planEpoch() : -1;
+        // Named after the map that planned it, so every leader names it alike.
         Migration next = new Migration(
-                "m" + map.epoch(),
+                "m" + (planEpoch >= 0 ? planEpoch : map.epoch()),
                 plan,
                 config.slotsInFlight(),
                 config.rate().asLongValue(),
@@ -171,6 +184,13 @@ public class MigrationRunner {
                 System.currentTimeMillis() << 20);
         current = next;
         finishing = false;
+        unrecorded.clear();
+        int resumed = resume(next, map, applied);
+        if (resumed > 0) {
+            LOG.infof(
+                    "migration %s: %d of %d slots were copied under an earlier leader; copying the rest",
+                    next.id(), resumed, plan.size());
+        }
         // Every primary involved must refuse writes of its outgoing slots before a copy starts.
         Set<String> involved = new LinkedHashSet<>();
         for (Migration.Move move : plan) {
@@ -189,6 +209,67 @@ public class MigrationRunner {
                 next.rate(copyRate.start(), now);
             }
         });
+    }
+
+    /**
+     * Marks done the slots of {@code next} that the group committed as copied in this migration,
+     * if their target shard still has the primary that took the copy, on the same history and at
+     * or past the copy's position (it still holds what it took); the others are copied again.
+     */
+    private int resume(Migration next, ClusterMap map, ControlState applied) {
+        if (planEpoch < 0) {
+            return 0;
+        }
+        int resumed = 0;
+        for (Map.Entry<Integer, String> moving : map.moving().entrySet()) {
+            CopiedSlot copied = applied.copied().get(moving.getKey());
+            Shard target = map.shards().get(moving.getValue());
+            if (copied == null || target == null || !copied.target().equals(target.id())) {
+                continue;
+            }
+            JsonObject status = monitor.status(target.primary());
+            if (!copied.node().equals(target.primary())
+                    || status == null
+                    || !copied.history().equals(status.getString("replicationId", ""))
+                    || status.getLong("offset", 0L) < copied.offset()) {
+                continue;
+            }
+            if (next.resumed(
+                    copied.slot(),
+                    copied.keys(),
+                    copied.bytes(),
+                    new Migration.Mark(copied.history(), copied.offset()))) {
+                resumed++;
+            }
+        }
+        return resumed;
+    }
+
+    /**
+     * Commits the slots copied since the last entry as the migration's progress, one entry at a
+     * time (those copied meanwhile go in the next). A progress lost (the group refused it, or this
+     * router stopped leading) only costs a leader that takes over copying those slots again.
+     */
+    private void record() {
+        if (recording || unrecorded.isEmpty() || planEpoch < 0 || !plane.leads()) {
+            return;
+        }
+        List<CopiedSlot> batch = List.copyOf(unrecorded);
+        unrecorded.clear();
+        recording = true;
+        long plan = planEpoch;
+        plane.recordCopied(plan, batch)
+                .whenComplete((applied, failure) -> context.runOnContext(ignored -> {
+                    recording = false;
+                    if (failure != null) {
+                        LOG.debugf(
+                                "migration: the progress of %d slots was not committed: %s",
+                                batch.size(), failure.getMessage());
+                    }
+                    if (plan == planEpoch) {
+                        record();
+                    }
+                }));
     }
 
     /**
@@ -289,13 +370,16 @@ public class MigrationRunner {
                 .onComplete(result -> {
                     if (result.succeeded()) {
                         JsonObject copied = result.result();
-                        m.copied(
-                                move.slot(),
-                                move.attempt(),
-                                copied.getLong("keys"),
-                                copied.getLong("bytes"),
-                                new Migration.Mark(copied.getString("replicationId", ""), copied.getLong("offset", 0L)),
-                                System.nanoTime());
+                        Migration.Mark mark =
+                                new Migration.Mark(copied.getString("replicationId", ""), copied.getLong("offset", 0L));
+                        long keys = copied.getLong("keys");
+                        long bytes = copied.getLong("bytes");
+                        if (m.copied(move.slot(), move.attempt(), keys, bytes, mark, System.nanoTime())
+                                && m == current) {
+                            unrecorded.add(new CopiedSlot(
+                                    move.slot(), move.to(), target, mark.history(), mark.offset(), keys, bytes));
+                            record();
+                        }
                     } else {
                         LOG.debugf(
                                 "migration %s: slot %d attempt %d: %s",

@@ -3,13 +3,20 @@ package dev.qache.router.control;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * The rules every router applies to an entry of the group's log, table-driven: a map change
  * applies only over the map it was computed from, only with a newer epoch, and only in the term of
- * the leader that proposed it. The state is at epoch 5 unless the row says empty (-1).
+ * the leader that proposed it; a migration's progress applies only to the migration under way and
+ * lasts until a map without slots in flight. The state is at epoch 5 unless the row says empty (-1).
  */
 class ControlStateTest {
 
@@ -41,13 +48,86 @@ class ControlStateTest {
         assertThat(outcome.reason()).isEqualTo(applies ? "" : outcome.reason()).isNotNull();
     }
 
+    /**
+     * A migration's committed progress. The state is at epoch 5, with a migration planned at epoch
+     * {@code plan} (-1: none) that copied slot 1. A change: {@code map:EPOCH:moving|still} (a map
+     * with or without slots in flight, over epoch 5) or {@code progress:PLAN:SLOT} (slot copied, in
+     * the migration planned at PLAN), proposed in term 1 and logged in {@code loggedIn}. Expected:
+     * whether it applied, the plan after it and the slots recorded copied.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', textBlock = """
+            a map with slots in flight plans a migration           | -1 | map:6:moving  | 1 | true  | 6  |
+            a failover map during a migration keeps its progress   | 4  | map:6:moving  | 1 | true  | 4  | 1
+            the map that ends a migration drops its progress       | 4  | map:6:still   | 1 | true  | -1 |
+            a map without a migration leaves none                  | -1 | map:6:still   | 1 | true  | -1 |
+            a refused map keeps the progress                       | 4  | map:5:still   | 1 | false | 4  | 1
+            progress of the migration under way is recorded        | 4  | progress:4:2  | 1 | true  | 4  | 1,2
+            a slot copied again replaces its record                | 4  | progress:4:1  | 1 | true  | 4  | 1
+            progress of an earlier migration: refused              | 4  | progress:3:2  | 1 | false | 4  | 1
+            progress with no migration under way: refused          | -1 | progress:-1:2 | 1 | false | -1 |
+            progress from a deposed leader: refused                | 4  | progress:4:2  | 2 | false | 4  | 1
+            """)
+    void migrationProgress(
+            String name, long plan, String change, long loggedIn, boolean applies, long planAfter, String copiedAfter) {
+        ControlState state =
+                plan < 0 ? new ControlState(5, map(5)) : new ControlState(5, map(5), plan, Map.of(1, slot(1)));
+        String[] parts = change.split(":");
+        ControlChange proposed = parts[0].equals("map")
+                ? new MapChange(
+                        1, 5, Long.parseLong(parts[1]), map(Long.parseLong(parts[1])), parts[2].equals("moving"))
+                : new ProgressChange(1, Long.parseLong(parts[1]), List.of(slot(Integer.parseInt(parts[2]))));
+
+        MapChange.Outcome outcome = state.apply(proposed, loggedIn);
+
+        assertThat(outcome.applied()).as(outcome.reason()).isEqualTo(applies);
+        assertThat(outcome.state().planEpoch()).isEqualTo(planAfter);
+        assertThat(outcome.state().copied().keySet().stream()
+                        .map(String::valueOf)
+                        .collect(Collectors.joining(",")))
+                .isEqualTo(copiedAfter == null ? "" : copiedAfter);
+        if (applies && parts[0].equals("progress")) {
+            assertThat(outcome.state().copied())
+                    .containsEntry(Integer.parseInt(parts[2]), slot(Integer.parseInt(parts[2])));
+        }
+    }
+
     @ParameterizedTest(name = "epoch {0}")
     @CsvSource({"-1", "0", "7", "9223372036854775807"})
     void encodedStatesAndChanges_readBackEqual(long epoch) throws Exception {
         ControlState state = epoch < 0 ? ControlState.EMPTY : new ControlState(epoch, map(epoch));
         assertThat(ControlState.decode(state.encode())).isEqualTo(state);
-        MapChange change = new MapChange(3, MapChange.ANY_OLDER, epoch, map(epoch));
+        ControlState migrating = new ControlState(epoch, map(epoch), 3, Map.of(1, slot(1), 4095, slot(4095)));
+        assertThat(ControlState.decode(migrating.encode())).isEqualTo(migrating);
+        MapChange change = new MapChange(3, MapChange.ANY_OLDER, epoch, map(epoch), epoch % 2 == 0);
         assertThat(MapChange.decode(change.encode())).isEqualTo(change);
+        ProgressChange progress = new ProgressChange(3, epoch, List.of(slot(2), slot(7)));
+        assertThat(ControlChange.decode(progress.encode())).isEqualTo(progress);
+    }
+
+    /** Logs and snapshots written before migrations had progress (format 1) still read. */
+    @Test
+    void theFirstFormat_stillReads() throws Exception {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        DataOutputStream out = new DataOutputStream(bytes);
+        out.writeInt(1);
+        out.writeLong(7);
+        out.writeInt(map(7).length);
+        out.write(map(7));
+        assertThat(ControlState.decode(bytes.toByteArray())).isEqualTo(new ControlState(7, map(7)));
+
+        bytes.reset();
+        out.writeInt(1);
+        out.writeLong(2);
+        out.writeLong(6);
+        out.writeLong(7);
+        out.writeInt(map(7).length);
+        out.write(map(7));
+        assertThat(MapChange.decode(bytes.toByteArray())).isEqualTo(new MapChange(2, 6, 7, map(7)));
+    }
+
+    private static CopiedSlot slot(int slot) {
+        return new CopiedSlot(slot, "s4", "127.0.0.1:7007", "h" + slot, 10L * slot, slot, 100L * slot);
     }
 
     private static byte[] map(long epoch) {

@@ -17,7 +17,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  * tick@ms} (traced as the slots it starts), {@code copied:slot:bytes@ms} (the answer of the slot's
  * latest attempt), {@code late:slot:bytes@ms} (the answer of its first attempt, after a newer one
  * began), {@code failed:slot@ms}, {@code changed:shard} (a primary changed), {@code rate:bytesPerSecond@ms},
- * {@code commit}, {@code abort}. After every event but a tick the trace gets the state.
+ * {@code commit}, {@code abort}, {@code resumed:slot} (copied under an earlier leader, before the
+ * start). After every event but a tick the trace gets the state.
  */
 class MigrationTest {
 
@@ -42,6 +43,11 @@ class MigrationTest {
             a late failure of an earlier attempt fails nothing | 1:a>d 2:a>d | 1 | 1000000 | 3 | start@0;tick@0;failed:1@0;tick@250;late:1:5@251;copied:1:5@252;tick@253 | STREAMING [1] STREAMING [1] STREAMING STREAMING [2]
             a lower rate holds copies back from then on | 1:a>d 2:a>d 3:a>d | 1 | 1000000 | 3 | start@0;tick@0;rate:1000@0;copied:1:1000@1;tick@1;tick@1000;copied:2:1000@1001;tick@1500;tick@2001 | STREAMING [1] STREAMING STREAMING [] [2] STREAMING [] [3]
             at most one second of rate is saved up | 1:a>d 2:a>d 3:a>d | 1 | 1000 | 3 | start@0;tick@0;copied:1:1@1;tick@10000;copied:2:3000@10001;tick@10002;tick@12000;tick@12001 | STREAMING [1] STREAMING [2] STREAMING [] [] [3]
+            slots copied under an earlier leader are not copied again | 1:a>d 2:a>d 3:a>d | 2 | 1000000 | 3 | resumed:2;start@0;tick@0;copied:1:5@1;copied:3:5@2 | PLANNED STREAMING [1,3] STREAMING CUTOVER
+            resumed with every slot copied: straight to the cut-over | 1:a>d 2:b>d | 2 | 1000000 | 3 | resumed:1;resumed:2;start@0;tick@0 | PLANNED PLANNED CUTOVER []
+            a slot resumed twice counts once | 1:a>d 2:a>d | 1 | 1000000 | 3 | resumed:1;resumed:1;start@0;tick@0;copied:2:5@1 | PLANNED PLANNED STREAMING [2] CUTOVER
+            a target failover copies a resumed slot again | 1:a>d 2:a>d | 1 | 1000000 | 3 | resumed:1;start@0;tick@0;changed:d;tick@1;copied:1:5@2;tick@2 | PLANNED STREAMING [2] STREAMING [1] STREAMING [2]
+            a source failover leaves a resumed slot done | 1:a>d 2:b>d | 1 | 1000000 | 3 | resumed:1;start@0;changed:a;tick@0;copied:2:5@1 | PLANNED STREAMING STREAMING [2] CUTOVER
             """)
     void script(String name, String plan, int inFlight, long rate, int attempts, String events, String expected) {
         List<Move> moves = new ArrayList<>();
@@ -82,6 +88,7 @@ class MigrationTest {
                 case "changed" -> migration.primaryChanged(parts[1]);
                 case "commit" -> migration.committed();
                 case "abort" -> migration.abort("test");
+                case "resumed" -> migration.resumed(Integer.parseInt(parts[1]), 1, 5, MARK);
                 default -> throw new IllegalArgumentException(event);
             }
             trace.add(migration.state().name());
@@ -196,7 +203,30 @@ class MigrationTest {
                 .isThrownBy(() -> new Migration("m", List.of(new Move(1, "a", "a")), 1, 1, 1));
         Migration migration = new Migration("m", List.of(new Move(1, "a", "b")), 1, 1, 1);
         assertThatIllegalStateException().isThrownBy(migration::committed);
+        assertThat(migration.resumed(2, 1, 1, MARK))
+                .as("a slot not in the plan")
+                .isFalse();
         migration.start(0);
         assertThatIllegalStateException().isThrownBy(() -> migration.start(0));
+        assertThatIllegalStateException().isThrownBy(() -> migration.resumed(1, 1, 1, MARK));
+    }
+
+    @org.junit.jupiter.api.Test
+    void resumedSlots_countInTheTotalsAndTheCutOverMarks_notInTheRate() {
+        Migration migration = new Migration("m", List.of(new Move(1, "a", "b"), new Move(2, "a", "b")), 1, 1L << 40, 3);
+        assertThat(migration.resumed(1, 7, 700, new Migration.Mark("h2", 9))).isTrue();
+        migration.start(0);
+        long attempt = migration.tick(0).get(0).attempt();
+        migration.copied(2, attempt, 10, 1000, new Migration.Mark("h2", 4), 1_000 * MS);
+
+        Migration.Progress progress = migration.progress(1_000 * MS);
+        assertThat(progress.state()).isEqualTo(Migration.State.CUTOVER);
+        assertThat(progress.keysCopied()).isEqualTo(17);
+        assertThat(progress.bytesCopied()).isEqualTo(1700);
+        assertThat(progress.bytesPerSecond()).isEqualTo(1000.0);
+        assertThat(migration.marks()).containsEntry("b", new Migration.Mark("h2", 9));
+        assertThat(migration.replicasBehind(
+                        java.util.Map.of("b", List.of(new Migration.Replica("r1", true, true, "h2", 5)))))
+                .containsExactly("r1 of b is at offset 5 of 9");
     }
 }
