@@ -7,6 +7,7 @@ import dev.qache.router.cluster.ClusterMap;
 import dev.qache.router.cluster.ClusterMapJson;
 import dev.qache.router.cluster.ClusterState;
 import dev.qache.router.cluster.MapPusher;
+import dev.qache.router.cluster.Promoted;
 import dev.qache.router.cluster.Shard;
 import dev.qache.router.config.AdminConfig;
 import dev.qache.router.control.ControlPlane;
@@ -117,14 +118,14 @@ public class AdminResource {
             Long leaseRemainingMillis) {}
 
     /**
-     * A shard: its slots, its nodes (the primary first), its last promotion since the router
-     * started, and, while it takes no writes because no replica may replace its down primary, why.
+     * A shard: its slots, its nodes (the primary first), its last promotion (as the routers' group
+     * recorded it), and, while it takes no writes because no replica may replace its down primary, why.
      */
     public record ShardView(
             String id,
             int slots,
             List<NodeView> nodes,
-            Failover.@Nullable Promoted lastFailover,
+            @Nullable Promoted lastFailover,
             @Nullable String writesUnavailable) {}
 
     /**

@@ -28,7 +28,12 @@ public final class ClusterState {
          * says whether it applied (it does not once the group's map moved on from {@code from}).
          * Blocks until the group answers.
          */
-        boolean commit(@Nullable ClusterMap from, ClusterMap next) throws IOException;
+        default boolean commit(@Nullable ClusterMap from, ClusterMap next) throws IOException {
+            return commit(from, next, null);
+        }
+
+        /** {@link #commit(ClusterMap, ClusterMap)}, with the promotion {@code next} makes, recorded with it. */
+        boolean commit(@Nullable ClusterMap from, ClusterMap next, @Nullable Promoted promotion) throws IOException;
 
         /** Whether this router leads the group, so its control loops may act. */
         boolean leads();
@@ -105,14 +110,20 @@ public final class ClusterState {
      * there), then publishes it. Fails, changing nothing, if the group's map moved on meanwhile
      * (another router's change). Call from a worker thread: it waits for the group.
      */
-    public synchronized ClusterMap update(UnaryOperator<ClusterMap> change, Consumer<ClusterMap> beforePublish)
+    public ClusterMap update(UnaryOperator<ClusterMap> change, Consumer<ClusterMap> beforePublish) throws IOException {
+        return update(change, beforePublish, null);
+    }
+
+    /** {@link #update(UnaryOperator, Consumer)} of a change that promotes a replica: the group records {@code promotion} with the map. */
+    public synchronized ClusterMap update(
+            UnaryOperator<ClusterMap> change, Consumer<ClusterMap> beforePublish, @Nullable Promoted promotion)
             throws IOException {
         ClusterMap from = current.get();
         ClusterMap next = change.apply(from);
         inFlight = next.epoch();
         pending = next;
         try {
-            if (!log.commit(from, next)) {
+            if (!log.commit(from, next, promotion)) {
                 throw new IOException("the cluster map moved on from epoch " + from.epoch()
                         + " before the change to epoch " + next.epoch() + " was committed; nothing changed");
             }

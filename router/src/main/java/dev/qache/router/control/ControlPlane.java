@@ -3,6 +3,7 @@ package dev.qache.router.control;
 import dev.qache.router.cluster.ClusterMap;
 import dev.qache.router.cluster.ClusterMapJson;
 import dev.qache.router.cluster.ClusterState;
+import dev.qache.router.cluster.Promoted;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
@@ -172,7 +173,7 @@ public final class ControlPlane implements ClusterState.MapLog, AutoCloseable {
     }
 
     @Override
-    public boolean commit(@Nullable ClusterMap from, ClusterMap next) throws IOException {
+    public boolean commit(@Nullable ClusterMap from, ClusterMap next, @Nullable Promoted promotion) throws IOException {
         RouterGroup g = group();
         // The leader's own decisions carry its term: a leader deposed meanwhile commits nothing.
         // A follower's (an admin write sent to it) carry none and rest on the epoch check alone.
@@ -182,7 +183,8 @@ public final class ControlPlane implements ClusterState.MapLog, AutoCloseable {
                 from == null ? MapChange.ANY_OLDER : from.epoch(),
                 next.epoch(),
                 ClusterMapJson.write(next),
-                !next.moving().isEmpty());
+                !next.moving().isEmpty(),
+                promotion);
         try {
             MapChange.Reply reply = g.propose(change).get(commitTimeout.toMillis(), TimeUnit.MILLISECONDS);
             if (!reply.applied()) {

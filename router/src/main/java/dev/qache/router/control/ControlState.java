@@ -1,5 +1,6 @@
 package dev.qache.router.control;
 
+import dev.qache.router.cluster.Promoted;
 import java.io.ByteArrayInputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -12,16 +13,21 @@ import java.util.TreeMap;
  * What the routers' Raft group agrees on (DESIGN.md, "Control plane"): the cluster map of the
  * newest epoch, as the JSON the map file held, and the committed progress of the migration that
  * map has under way: the epoch of the map that planned it ({@code planEpoch}, -1 when none) and
- * the slots copied so far. Immutable; {@link #EMPTY} before the first map. The group's log is a
+ * the slots copied so far; and the failover history, each shard's last promotion with the epoch
+ * of the map that made it (at most {@link #MAX_PROMOTIONS} shards, the oldest dropped). Immutable; {@link #EMPTY} before the first map. The group's log is a
  * sequence of {@link ControlChange}s, and this is what applying them in order leaves.
  */
-public record ControlState(long epoch, byte[] mapJson, long planEpoch, Map<Integer, CopiedSlot> copied) {
+public record ControlState(
+        long epoch, byte[] mapJson, long planEpoch, Map<Integer, CopiedSlot> copied, Map<String, Promoted> promotions) {
 
     /** Before the first map: epoch -1, no map. */
     public static final ControlState EMPTY = new ControlState(-1, new byte[0]);
 
     /** The most slots a progress names (the ring's slot count is 4096; room to spare). */
     static final int MAX_SLOTS = 1 << 16;
+
+    /** The most shards whose last promotion the state keeps. */
+    static final int MAX_PROMOTIONS = 256;
 
     /** The first format: a map alone. */
     private static final int FORMAT_MAP_ONLY = 1;
@@ -31,11 +37,17 @@ public record ControlState(long epoch, byte[] mapJson, long planEpoch, Map<Integ
     public ControlState {
         mapJson = mapJson.clone();
         copied = java.util.Collections.unmodifiableMap(new TreeMap<>(copied));
+        promotions = java.util.Collections.unmodifiableMap(new TreeMap<>(promotions));
     }
 
-    /** A state with no migration under way. */
+    /** A state with no migration under way and no promotion recorded. */
     public ControlState(long epoch, byte[] mapJson) {
         this(epoch, mapJson, -1, Map.of());
+    }
+
+    /** A state with no promotion recorded. */
+    public ControlState(long epoch, byte[] mapJson, long planEpoch, Map<Integer, CopiedSlot> copied) {
+        this(epoch, mapJson, planEpoch, copied, Map.of());
     }
 
     @Override
@@ -71,7 +83,19 @@ public record ControlState(long epoch, byte[] mapJson, long planEpoch, Map<Integ
         // to the map that commits or aborts it. A map with slots in flight after none plans one.
         long plan = !change.moving() ? -1 : planEpoch >= 0 ? planEpoch : change.epoch();
         Map<Integer, CopiedSlot> progress = plan >= 0 && plan == planEpoch ? copied : Map.of();
-        return new MapChange.Outcome(true, new ControlState(change.epoch(), change.mapJson(), plan, progress), "");
+        Map<String, Promoted> history = promotions;
+        if (change.promotion() != null) {
+            TreeMap<String, Promoted> more = new TreeMap<>(promotions);
+            more.put(change.promotion().shard(), change.promotion().atEpoch(change.epoch()));
+            while (more.size() > MAX_PROMOTIONS) {
+                more.values().stream()
+                        .min(java.util.Comparator.comparingLong(Promoted::epoch))
+                        .ifPresent(oldest -> more.remove(oldest.shard()));
+            }
+            history = more;
+        }
+        return new MapChange.Outcome(
+                true, new ControlState(change.epoch(), change.mapJson(), plan, progress, history), "");
     }
 
     private MapChange.Outcome applyProgress(ProgressChange change) {
@@ -83,7 +107,7 @@ public record ControlState(long epoch, byte[] mapJson, long planEpoch, Map<Integ
         for (CopiedSlot slot : change.slots()) {
             progress.put(slot.slot(), slot);
         }
-        return new MapChange.Outcome(true, new ControlState(epoch, mapJson, planEpoch, progress), "");
+        return new MapChange.Outcome(true, new ControlState(epoch, mapJson, planEpoch, progress, promotions), "");
     }
 
     private MapChange.Outcome refused(String why) {
@@ -101,6 +125,10 @@ public record ControlState(long epoch, byte[] mapJson, long planEpoch, Map<Integ
             out.writeInt(copied.size());
             for (CopiedSlot slot : copied.values()) {
                 writeSlot(out, slot);
+            }
+            out.writeInt(promotions.size());
+            for (Promoted promotion : promotions.values()) {
+                writePromotion(out, promotion);
             }
         });
     }
@@ -127,7 +155,29 @@ public record ControlState(long epoch, byte[] mapJson, long planEpoch, Map<Integ
             CopiedSlot slot = readSlot(in);
             copied.put(slot.slot(), slot);
         }
-        return new ControlState(epoch, map, planEpoch, copied);
+        int promoted = in.readInt();
+        if (promoted < 0 || promoted > MAX_PROMOTIONS) {
+            throw new IOException("a control state with " + promoted + " promotions");
+        }
+        Map<String, Promoted> promotions = new TreeMap<>();
+        for (int i = 0; i < promoted; i++) {
+            Promoted promotion = readPromotion(in);
+            promotions.put(promotion.shard(), promotion);
+        }
+        return new ControlState(epoch, map, planEpoch, copied, promotions);
+    }
+
+    static void writePromotion(DataOutputStream out, Promoted promotion) throws IOException {
+        out.writeUTF(promotion.shard());
+        out.writeUTF(promotion.at());
+        out.writeUTF(promotion.from());
+        out.writeUTF(promotion.to());
+        out.writeLong(promotion.epoch());
+        out.writeUTF(promotion.reason());
+    }
+
+    static Promoted readPromotion(DataInputStream in) throws IOException {
+        return new Promoted(in.readUTF(), in.readUTF(), in.readUTF(), in.readUTF(), in.readLong(), in.readUTF());
     }
 
     static void writeSlot(DataOutputStream out, CopiedSlot slot) throws IOException {
@@ -155,6 +205,7 @@ public record ControlState(long epoch, byte[] mapJson, long planEpoch, Map<Integ
                 && other.epoch == epoch
                 && other.planEpoch == planEpoch
                 && other.copied.equals(copied)
+                && other.promotions.equals(promotions)
                 && Arrays.equals(other.mapJson, mapJson);
     }
 

@@ -1,7 +1,9 @@
 package dev.qache.router.control;
 
+import dev.qache.router.cluster.Promoted;
 import java.io.DataInputStream;
 import java.io.IOException;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One entry of the routers' Raft log: the cluster map of {@code epoch}, computed from the map of
@@ -10,9 +12,15 @@ import java.io.IOException;
  * or by a leader since deposed, changes nothing. {@link #ANY_OLDER} applies over any older map: a
  * newer map a node holds, adopted (epochs only grow). {@code moving}: the map has slots in flight
  * (a migration under way), whose committed progress the group keeps until a map without them.
+ * {@code promotion}: the promotion this map makes, if it makes one (the group's failover history).
  */
-public record MapChange(long term, long expectedEpoch, long epoch, byte[] mapJson, boolean moving)
-        implements ControlChange {
+public record MapChange(
+        long term,
+        long expectedEpoch,
+        long epoch,
+        byte[] mapJson,
+        boolean moving,
+        @Nullable Promoted promotion) implements ControlChange {
 
     /** For {@code expectedEpoch}: the change applies over any map older than its own. */
     public static final long ANY_OLDER = Long.MIN_VALUE;
@@ -29,6 +37,11 @@ public record MapChange(long term, long expectedEpoch, long epoch, byte[] mapJso
     /** A change to a map with no slots in flight. */
     public MapChange(long term, long expectedEpoch, long epoch, byte[] mapJson) {
         this(term, expectedEpoch, epoch, mapJson, false);
+    }
+
+    /** A change that promotes no replica. */
+    public MapChange(long term, long expectedEpoch, long epoch, byte[] mapJson, boolean moving) {
+        this(term, expectedEpoch, epoch, mapJson, moving, null);
     }
 
     @Override
@@ -70,6 +83,10 @@ public record MapChange(long term, long expectedEpoch, long epoch, byte[] mapJso
             out.writeInt(mapJson.length);
             out.write(mapJson);
             out.writeBoolean(moving);
+            out.writeBoolean(promotion != null);
+            if (promotion != null) {
+                ControlState.writePromotion(out, promotion);
+            }
         });
     }
 
@@ -87,8 +104,12 @@ public record MapChange(long term, long expectedEpoch, long epoch, byte[] mapJso
         long epoch = in.readLong();
         byte[] map = new byte[in.readInt()];
         in.readFully(map);
-        boolean moving = format != FORMAT_WITHOUT_MOVING && in.readBoolean();
-        return new MapChange(term, expected, epoch, map, moving);
+        if (format == FORMAT_WITHOUT_MOVING) {
+            return new MapChange(term, expected, epoch, map);
+        }
+        boolean moving = in.readBoolean();
+        Promoted promotion = in.readBoolean() ? ControlState.readPromotion(in) : null;
+        return new MapChange(term, expected, epoch, map, moving, promotion);
     }
 
     @Override
@@ -98,17 +119,19 @@ public record MapChange(long term, long expectedEpoch, long epoch, byte[] mapJso
                 && other.expectedEpoch == expectedEpoch
                 && other.epoch == epoch
                 && other.moving == moving
+                && java.util.Objects.equals(other.promotion, promotion)
                 && java.util.Arrays.equals(other.mapJson, mapJson);
     }
 
     @Override
     public int hashCode() {
-        return java.util.Objects.hash(term, expectedEpoch, epoch, moving, java.util.Arrays.hashCode(mapJson));
+        return java.util.Objects.hash(
+                term, expectedEpoch, epoch, moving, promotion, java.util.Arrays.hashCode(mapJson));
     }
 
     @Override
     public String toString() {
         return "MapChange[term=" + term + ", " + expectedEpoch + " -> " + epoch + ", " + mapJson.length + " bytes"
-                + (moving ? ", moving" : "") + "]";
+                + (moving ? ", moving" : "") + (promotion != null ? ", promotes " + promotion.to() : "") + "]";
     }
 }

@@ -4,6 +4,7 @@ import dev.qache.protocol.Fencing;
 import dev.qache.router.cluster.ClusterMap;
 import dev.qache.router.cluster.ClusterState;
 import dev.qache.router.cluster.MapPusher;
+import dev.qache.router.cluster.Promoted;
 import dev.qache.router.cluster.Shard;
 import dev.qache.router.config.RouterConfig;
 import dev.qache.router.control.ControlPlane;
@@ -61,7 +62,6 @@ public class Failover {
     private final Promotion promotion;
     private final Counter automaticPromotions;
     private final Counter forcedPromotions;
-    private final java.util.Map<String, Promoted> lastPromotion = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** Shards with a review queued on the worker, so the periodic check queues at most one each. */
     private final java.util.Set<String> queued = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -455,19 +455,18 @@ public class Failover {
         replicas.add(shard.primary());
         Shard promoted = new Shard(shard.id(), chosen, replicas);
         try {
-            ClusterMap next = cluster.update(map -> map.withShardMembers(promoted), map -> handTo(chosen, map));
+            Promoted record = new Promoted(
+                    shard.id(),
+                    java.time.Instant.now()
+                            .truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
+                            .toString(),
+                    shard.primary(),
+                    chosen,
+                    -1,
+                    reason);
+            ClusterMap next = cluster.update(map -> map.withShardMembers(promoted), map -> handTo(chosen, map), record);
             (reason.startsWith("forced") ? forcedPromotions : automaticPromotions).increment();
             availability.clear(shard.id());
-            lastPromotion.put(
-                    shard.id(),
-                    new Promoted(
-                            java.time.Instant.now()
-                                    .truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
-                                    .toString(),
-                            shard.primary(),
-                            chosen,
-                            next.epoch(),
-                            reason));
             LOG.warnf(
                     "PROMOTION: shard %s: %s replaces %s as primary at epoch %d (%s); %s rejoins as a replica",
                     shard.id(), chosen, shard.primary(), next.epoch(), reason, shard.primary());
@@ -478,14 +477,11 @@ public class Failover {
     }
 
     /**
-     * A promotion as the admin API shows it: when (ISO-8601), the deposed and the new primary, the
-     * epoch it made, and why (a detected failure, or forced).
+     * The last promotion of {@code shardId} as the routers' group recorded it with the map that
+     * made it (by whichever router led then), or null.
      */
-    public record Promoted(String at, String from, String to, long epoch, String reason) {}
-
-    /** The last promotion of {@code shardId} since this router started, or null. */
     public @Nullable Promoted lastPromotion(String shardId) {
-        return lastPromotion.get(shardId);
+        return plane.applied().promotions().get(shardId);
     }
 
     /**

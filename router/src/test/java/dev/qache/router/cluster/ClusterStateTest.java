@@ -28,7 +28,7 @@ class ClusterStateTest {
         }
 
         @Override
-        public boolean commit(@Nullable ClusterMap from, ClusterMap next) {
+        public boolean commit(@Nullable ClusterMap from, ClusterMap next, @Nullable Promoted promotion) {
             boolean applies = !refuse && next.epoch() > held.epoch() && (from == null || from.epoch() == held.epoch());
             if (applies) {
                 held = next;

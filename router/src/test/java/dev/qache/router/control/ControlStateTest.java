@@ -3,6 +3,7 @@ package dev.qache.router.control;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.qache.router.cluster.Promoted;
 import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;
 import java.util.List;
@@ -92,14 +93,64 @@ class ControlStateTest {
         }
     }
 
+    /**
+     * The failover history: each shard's last promotion, recorded with the map that made it. The
+     * state at epoch 5 holds a promotion of s1 at epoch 3. A change: the next map, promoting a
+     * replica of the shard named (or none: -), proposed in term 1 and logged in {@code loggedIn}.
+     * Expected: each shard's last promotion as {@code shard>to@epoch}.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', textBlock = """
+            a map that promotes records it with its epoch     | s2 | 1 | s1>b@3 s2>new@6
+            a later promotion of a shard replaces the last    | s1 | 1 | s1>new@6
+            a map that promotes nobody keeps the history      | -  | 1 | s1>b@3
+            a refused map records nothing                     | s2 | 2 | s1>b@3
+            """)
+    void failoverHistory(String name, String promotes, long loggedIn, String expected) {
+        ControlState state = new ControlState(
+                5, map(5), -1, Map.of(), Map.of("s1", new Promoted("s1", "t0", "a", "b", 3, "detected")));
+        Promoted promotion = promotes.equals("-") ? null : new Promoted(promotes, "t1", "old", "new", -1, "forced");
+
+        MapChange.Outcome outcome = state.apply(new MapChange(1, 5, 6, map(6), false, promotion), loggedIn);
+
+        assertThat(outcome.state().promotions().values().stream()
+                        .map(p -> p.shard() + ">" + p.to() + "@" + p.epoch())
+                        .collect(Collectors.joining(" ")))
+                .isEqualTo(expected);
+    }
+
+    @Test
+    void theFailoverHistory_keepsTheNewestShardsWithinItsBound() throws Exception {
+        ControlState state = new ControlState(0, map(0));
+        for (int epoch = 1; epoch <= ControlState.MAX_PROMOTIONS + 10; epoch++) {
+            Promoted promotion = new Promoted("s" + epoch, "t", "a", "b", -1, "detected");
+            state = state.apply(new MapChange(1, epoch - 1, epoch, map(epoch), false, promotion), 1)
+                    .state();
+        }
+        assertThat(state.promotions()).hasSize(ControlState.MAX_PROMOTIONS);
+        assertThat(state.promotions())
+                .doesNotContainKey("s10")
+                .containsKey("s11")
+                .containsKey("s266");
+        assertThat(ControlState.decode(state.encode())).isEqualTo(state);
+    }
+
     @ParameterizedTest(name = "epoch {0}")
     @CsvSource({"-1", "0", "7", "9223372036854775807"})
     void encodedStatesAndChanges_readBackEqual(long epoch) throws Exception {
         ControlState state = epoch < 0 ? ControlState.EMPTY : new ControlState(epoch, map(epoch));
         assertThat(ControlState.decode(state.encode())).isEqualTo(state);
-        ControlState migrating = new ControlState(epoch, map(epoch), 3, Map.of(1, slot(1), 4095, slot(4095)));
+        ControlState migrating = new ControlState(
+                epoch,
+                map(epoch),
+                3,
+                Map.of(1, slot(1), 4095, slot(4095)),
+                Map.of("s2", new Promoted("s2", "2026-12-02T10:00:00Z", "a", "b", 4, "detected")));
         assertThat(ControlState.decode(migrating.encode())).isEqualTo(migrating);
         MapChange change = new MapChange(3, MapChange.ANY_OLDER, epoch, map(epoch), epoch % 2 == 0);
+        MapChange promoting = new MapChange(
+                3, MapChange.ANY_OLDER, epoch, map(epoch), false, new Promoted("s1", "t", "a", "b", -1, "forced"));
+        assertThat(MapChange.decode(promoting.encode())).isEqualTo(promoting);
         assertThat(MapChange.decode(change.encode())).isEqualTo(change);
         ProgressChange progress = new ProgressChange(3, epoch, List.of(slot(2), slot(7)));
         assertThat(ControlChange.decode(progress.encode())).isEqualTo(progress);
