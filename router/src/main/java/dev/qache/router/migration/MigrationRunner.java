@@ -170,11 +170,11 @@ public class MigrationRunner {
         map.moving()
                 .forEach((slot, target) -> plan.add(
                         new Migration.Move(slot, map.slots().orElseThrow().ownerOf(slot), target)));
-        // Attempt numbers from the wall clock: a router restarted mid-way numbers its copies above
-        // any its previous run began (a node refuses an attempt older than one it has seen).
         ControlState applied = plane.applied();
         planEpoch = applied.epoch() == map.epoch() ? applied.planEpoch() : -1;
-        // Named after the map that planned it, so every leader names it alike.
+        // Named after the map that planned it, so every leader names it alike. Attempt numbers
+        // from the wall clock: a router restarted mid-way numbers its copies above any its
+        // previous run began (a node refuses an attempt older than one it has seen).
         Migration next = new Migration(
                 "m" + (planEpoch >= 0 ? planEpoch : map.epoch()),
                 plan,
