@@ -1,6 +1,7 @@
 package dev.qache.node;
 
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
@@ -35,5 +36,10 @@ class ArchitectureTest {
                 .dependOnClassesThat()
                 .resideInAnyPackage("dev.qache.node.api..", "dev.qache.node.config..", "dev.qache.node.metrics..")
                 .check(classes);
+    }
+
+    @Test
+    void packages_formNoCycles() {
+        slices().matching("dev.qache.node.(*)..").should().beFreeOfCycles().check(classes);
     }
 }

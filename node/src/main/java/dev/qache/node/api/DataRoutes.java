@@ -1,6 +1,7 @@
 package dev.qache.node.api;
 
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
+import dev.qache.edge.Problem;
 import dev.qache.node.cluster.SlotOwnership;
 import dev.qache.node.cluster.WriteLease;
 import dev.qache.node.cluster.WritePause;

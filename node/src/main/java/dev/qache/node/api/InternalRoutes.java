@@ -2,6 +2,7 @@ package dev.qache.node.api;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.qache.edge.Problem;
 import dev.qache.node.cluster.SlotOwnership;
 import dev.qache.node.cluster.WriteLease;
 import dev.qache.node.migration.SlotTransfer;

@@ -1,7 +1,7 @@
 package dev.qache.node.migration;
 
 import dev.qache.edge.ClusterTls;
-import dev.qache.node.api.Problem;
+import dev.qache.edge.Problem;
 import dev.qache.node.cluster.SlotOwnership;
 import dev.qache.node.cluster.WriteLease;
 import dev.qache.node.cluster.WritePause;

@@ -3,7 +3,6 @@ package dev.qache.router.failover;
 import dev.qache.protocol.Fencing;
 import dev.qache.router.cluster.ClusterMap;
 import dev.qache.router.cluster.ClusterState;
-import dev.qache.router.cluster.MapPusher;
 import dev.qache.router.cluster.Promoted;
 import dev.qache.router.cluster.Shard;
 import dev.qache.router.config.RouterConfig;

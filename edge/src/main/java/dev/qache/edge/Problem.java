@@ -1,14 +1,14 @@
-package dev.qache.node.api;
+package dev.qache.edge;
 
 import dev.qache.protocol.Problems;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerResponse;
 
-/** Sends a problem+json response ({@link Problems}). */
+/** Sends a problem+json response ({@link Problems}): node and router answer bad input alike. */
 public final class Problem {
 
-    static final CharSequence PROBLEM_JSON = HttpHeaders.createOptimized(Problems.MEDIA_TYPE);
+    public static final CharSequence PROBLEM_JSON = HttpHeaders.createOptimized(Problems.MEDIA_TYPE);
 
     private Problem() {}
 

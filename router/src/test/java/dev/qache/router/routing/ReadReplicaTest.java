@@ -1,4 +1,4 @@
-package dev.qache.router.proxy;
+package dev.qache.router.routing;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -39,7 +39,7 @@ class ReadReplicaTest {
     void choosesTheReplica(String why, String replicas, int start, String down, String syncing, String expected) {
         Set<String> isDown = names(down);
         Set<String> isSyncing = names(syncing);
-        assertThat(ProxyRoutes.readReplica(List.of(replicas.split(" ")), start, isDown::contains, isSyncing::contains))
+        assertThat(Routing.readReplica(List.of(replicas.split(" ")), start, isDown::contains, isSyncing::contains))
                 .isEqualTo(expected);
     }
 

@@ -1,4 +1,4 @@
-package dev.qache.router.config;
+package dev.qache.router.control;
 
 import dev.qache.edge.ClusterTls;
 import dev.qache.router.cluster.ClusterMap;
@@ -6,8 +6,7 @@ import dev.qache.router.cluster.ClusterMapFile;
 import dev.qache.router.cluster.ClusterState;
 import dev.qache.router.cluster.NodeMaps;
 import dev.qache.router.cluster.Shard;
-import dev.qache.router.control.ControlPlane;
-import dev.qache.router.control.RouterGroup;
+import dev.qache.router.config.RouterConfig;
 import dev.qache.router.security.Credentials;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClient;

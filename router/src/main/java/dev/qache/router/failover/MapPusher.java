@@ -1,9 +1,13 @@
-package dev.qache.router.cluster;
+package dev.qache.router.failover;
 
 import dev.qache.edge.ClusterTls;
 import dev.qache.protocol.Fencing;
+import dev.qache.router.cluster.ClusterMap;
+import dev.qache.router.cluster.ClusterMapJson;
+import dev.qache.router.cluster.ClusterState;
+import dev.qache.router.cluster.NodeMaps;
+import dev.qache.router.cluster.Shard;
 import dev.qache.router.config.ClusterConfig;
-import dev.qache.router.failover.NodeMonitor;
 import dev.qache.router.security.Credentials;
 import io.quarkus.runtime.StartupEvent;
 import io.vertx.core.Future;
