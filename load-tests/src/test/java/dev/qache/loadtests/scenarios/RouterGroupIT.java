@@ -33,7 +33,8 @@ import org.junit.jupiter.api.Timeout;
  * restarted with an empty data directory catches up with the group. A leader paused while the
  * others move on undoes nothing when it resumes; one cut off from them changes nothing. Admin
  * writes sent to a follower are carried out by the leader. A leader killed mid-migration: the next
- * one copies only what the group does not record as copied, and every key reads back.
+ * one copies only what the group does not record as copied, and every key reads back; so does a
+ * lone router killed mid-migration and restarted on its disk.
  */
 @Timeout(240)
 class RouterGroupIT {
@@ -468,27 +469,13 @@ class RouterGroupIT {
         LocalCluster.Member leader = awaitLeader(cluster.routers());
         List<LocalCluster.Member> followers = others(leader);
         int keys = 3_000;
-        String filler = "x".repeat(4_000);
-        java.util.stream.IntStream.range(0, keys).parallel().forEach(i -> {
-            try {
-                HttpResponse<String> written = cluster.post(
-                        followers.get(i % 2).url() + "/pre-" + i, "{\"value\":\"pre-" + i + filler + "\"}");
-                assertThat(written.statusCode()).as(written.body()).isEqualTo(204);
-            } catch (IOException | InterruptedException e) {
-                throw new IllegalStateException(e);
-            }
-        });
+        preload(followers, keys);
         LocalCluster.Member third = cluster.startNode("node-s3");
         cluster.awaitReady(List.of(third));
 
         int[] committedBeforeKill = {0};
         underLoad(followers, "router-leader-kill-mid-migration", () -> {
-            HttpResponse<String> added = cluster.send(HttpRequest.newBuilder(URI.create(leader.url() + "/admin/shards"))
-                    .header("Authorization", "Bearer " + LocalCluster.ADMIN_TOKEN)
-                    .header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofString(
-                            "{\"id\":\"s3\",\"primary\":\"" + third.address() + "\"}")));
-            assertThat(added.statusCode()).as(added.body()).isEqualTo(201);
+            addShard(leader, third);
             // A quarter copied, and the followers know of some of it from the group.
             await().atMost(Duration.ofSeconds(60))
                     .pollInterval(Duration.ofMillis(20))
@@ -521,12 +508,96 @@ class RouterGroupIT {
         assertThat(done.path("slotsDone").asInt())
                 .isEqualTo(done.path("slotsTotal").asInt());
         // Every preloaded key, now partly on s3, reads back with its value through each router left.
-        for (int i = 0; i < keys; i++) {
-            HttpResponse<String> read = cluster.get(followers.get(i % 2).url() + "/pre-" + i);
-            assertThat(read.statusCode()).as("pre-" + i).isEqualTo(200);
-            assertThat(JSON.readTree(read.body()).path("value").asText()).isEqualTo("pre-" + i + filler);
-        }
+        assertPreloaded(followers, keys);
         assertThat(shardOf(view(next), "s3").path("slots").asInt()).isPositive();
+    }
+
+    /**
+     * A lone router SIGKILLed mid-migration and restarted on its disk resumes from the progress its
+     * own Raft log committed: it asks the target primaries for their status before resuming (it has
+     * probed none yet), so it does not copy everything again; clients through it lose nothing.
+     */
+    @Test
+    void aLoneRouterKilledMidMigration_restartedOnItsDisk_resumesTheCommittedProgress_andNothingIsLost()
+            throws Exception {
+        String[] slow = {
+            "-Dqache.router.migration.slots-in-flight=1",
+            "-Dqache.router.migration.rate=1M",
+            "-Dqache.router.migration.adaptive=false"
+        };
+        cluster = new LocalCluster().start(2, 0, slow);
+        LocalCluster.Member router = cluster.router();
+        int keys = 3_000;
+        preload(List.of(router), keys);
+        LocalCluster.Member third = cluster.startNode("node-s3");
+        cluster.awaitReady(List.of(third));
+
+        int[] doneBeforeKill = {0};
+        LocalCluster.Member[] restarted = {router};
+        underLoad(List.of(router), "lone-router-kill-mid-migration", () -> {
+            addShard(router, third);
+            await().atMost(Duration.ofSeconds(60))
+                    .pollInterval(Duration.ofMillis(20))
+                    .until(() -> {
+                        JsonNode m = migration(router);
+                        doneBeforeKill[0] = m.path("slotsDone").asInt();
+                        return doneBeforeKill[0] * 4 >= m.path("slotsTotal").asInt();
+                    });
+            cluster.kill(router);
+            restarted[0] = cluster.startRouter(0, slow);
+            return router.name();
+        });
+        await().atMost(Duration.ofSeconds(90))
+                .pollInterval(Duration.ofMillis(100))
+                .ignoreExceptions()
+                .until(() -> migration(restarted[0]).path("state").asText().equals("done"));
+        JsonNode done = migration(restarted[0]);
+        System.out.printf(
+                "lone router killed with %d of %d slots copied: restarted, it resumed %d and copied the rest%n",
+                doneBeforeKill[0],
+                done.path("slotsTotal").asInt(),
+                done.path("slotsResumed").asInt());
+        assertThat(done.path("slotsResumed").asInt())
+                .as("slots the restarted router did not copy again")
+                .isPositive();
+        assertThat(done.path("slotsDone").asInt())
+                .isEqualTo(done.path("slotsTotal").asInt());
+        assertPreloaded(List.of(restarted[0]), keys);
+    }
+
+    /** Writes {@code keys} keys of about 4 KB ("pre-i") through {@code routers} in turn, in parallel. */
+    private void preload(List<LocalCluster.Member> routers, int keys) {
+        java.util.stream.IntStream.range(0, keys).parallel().forEach(i -> {
+            try {
+                HttpResponse<String> written = cluster.post(
+                        routers.get(i % routers.size()).url() + "/pre-" + i, "{\"value\":\"" + preloaded(i) + "\"}");
+                assertThat(written.statusCode()).as(written.body()).isEqualTo(204);
+            } catch (IOException | InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+    }
+
+    private static String preloaded(int i) {
+        return "pre-" + i + "x".repeat(4_000);
+    }
+
+    /** Every preloaded key reads back with its value through {@code routers} in turn. */
+    private void assertPreloaded(List<LocalCluster.Member> routers, int keys) throws Exception {
+        for (int i = 0; i < keys; i++) {
+            HttpResponse<String> read = cluster.get(routers.get(i % routers.size()).url() + "/pre-" + i);
+            assertThat(read.statusCode()).as("pre-" + i).isEqualTo(200);
+            assertThat(JSON.readTree(read.body()).path("value").asText()).isEqualTo(preloaded(i));
+        }
+    }
+
+    /** Adds shard s3 with {@code primary} through {@code router}'s admin API: its migration begins. */
+    private void addShard(LocalCluster.Member router, LocalCluster.Member primary) throws Exception {
+        HttpResponse<String> added = cluster.send(HttpRequest.newBuilder(URI.create(router.url() + "/admin/shards"))
+                .header("Authorization", "Bearer " + LocalCluster.ADMIN_TOKEN)
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"id\":\"s3\",\"primary\":\"" + primary.address() + "\"}")));
+        assertThat(added.statusCode()).as(added.body()).isEqualTo(201);
     }
 
     /** The one migration {@code router}'s {@code GET /admin/migrations} reports, or a missing node. */

@@ -185,6 +185,30 @@ public class MigrationRunner {
         current = next;
         finishing = false;
         unrecorded.clear();
+        // Resuming compares each committed copy with its target primary's last status; a router
+        // that has just started (a lone router restarted mid-migration) has probed no node yet,
+        // so it asks those primaries first rather than copy every slot again.
+        List<Future<Void>> statuses = new ArrayList<>();
+        if (planEpoch >= 0) {
+            Set<String> targets = new LinkedHashSet<>();
+            for (String target : map.moving().values()) {
+                Shard shard = map.shards().get(target);
+                if (shard != null) {
+                    targets.add(shard.primary());
+                }
+            }
+            targets.forEach(primary -> statuses.add(monitor.knowStatusOf(primary)));
+        }
+        Future.join(statuses)
+                .onComplete(known -> context.runOnContext(v -> {
+                    if (current == next && next.state() == Migration.State.PLANNED) {
+                        begin(next, map, applied, plan);
+                    }
+                }));
+    }
+
+    /** Resumes what the group committed of {@code next}, hands the map to its primaries, and starts it. */
+    private void begin(Migration next, ClusterMap map, ControlState applied, List<Migration.Move> plan) {
         int resumed = resume(next, map, applied);
         if (resumed > 0) {
             LOG.infof(
