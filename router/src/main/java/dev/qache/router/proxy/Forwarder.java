@@ -41,7 +41,7 @@ import org.jspecify.annotations.Nullable;
  * The answer is the node's, unchanged, or 503 with why no node could give one.
  */
 /*
- * A migrating slot's calls are split here (DESIGN.md, "Migration"), each side by the usual rules:
+ * A migrating slot's calls are split here (DESIGN.md, "Distribution" and "Migration"), each side by the usual rules:
  *
  *  - a read asks the target; if the target cannot vouch for the key (Routing.targetIsFinal), the
  *    source; and if the source names a new owner (the slot flipped meanwhile), that owner. A target

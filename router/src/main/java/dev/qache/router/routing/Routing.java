@@ -18,7 +18,8 @@ import org.jspecify.annotations.Nullable;
  * node answered, or with a call that got no answer.
  */
 /*
- * The rules, in the order they are tried after a call to a shard's node (DESIGN.md, "Routing"):
+ * The rules, in the order they are tried after a call to a shard's node (DESIGN.md, "Distribution"
+ * and "Fencing and promotion"):
  *
  *  1. A write refused with 421 took nothing. If the node names an epoch newer than the router's
  *     map, the router is still handing that map out: wait for it, then route again. If the map
@@ -105,7 +106,7 @@ public final class Routing {
     /** A call to {@code node} of {@code shard}; a GET has {@code attempts} tries. */
     public record Single(Shard shard, String node, int attempts) implements Plan {}
 
-    /** The key's slot is being migrated from {@code from} to {@code to} (DESIGN.md, "Migration"). */
+    /** The key's slot is being migrated from {@code from} to {@code to} (DESIGN.md, "Distribution" and "Migration"). */
     public record Migrating(Shard from, Shard to) implements Plan {}
 
     /** What follows an answer or a failure. */
