@@ -565,6 +565,71 @@ class RouterGroupIT {
         assertPreloaded(List.of(restarted[0]), keys);
     }
 
+    /**
+     * A leader killed mid-way through a graceful promotion: it recorded the hand-off in the group,
+     * paused the primary, and died waiting for the (frozen) replica to catch up. The next leader
+     * finds the hand-off in the group's state and calls it off, so the primary takes writes again
+     * within seconds instead of sitting paused until the hand-off's catch-up timeout (15 s here)
+     * runs out; the map is unchanged.
+     */
+    @Test
+    void aLeaderKilledMidHandoff_theNextCallsItOff_andThePrimaryTakesWritesAgain() throws Exception {
+        cluster = new LocalCluster().withRouters(3).start(2, 1, "-Dqache.router.failover.catch-up-timeout=15s");
+        LocalCluster.Member leader = awaitLeader(cluster.routers());
+        List<LocalCluster.Member> followers = others(leader);
+        LocalCluster.Member primary = cluster.nodes().get("s1");
+        LocalCluster.Member replica = cluster.replicas("s1").getFirst();
+        String key = null;
+        for (int i = 0; key == null; i++) {
+            // A key of s1: its primary takes it (another shard's key is answered 421).
+            if (cluster.post(primary.url() + "/h" + i, "{\"value\":0}").statusCode() == 204) {
+                key = "h" + i;
+            }
+        }
+        String url = followers.getFirst().url() + "/" + key;
+        cluster.freeze(replica);
+        // Written after the freeze: the replica cannot have it, so the hand-off waits.
+        assertThat(cluster.post(url, "{\"value\":1}").statusCode()).isEqualTo(204);
+        Thread.ofPlatform().start(() -> {
+            try {
+                cluster.send(HttpRequest.newBuilder(URI.create(leader.url() + "/admin/shards/s1/promote"))
+                        .header("Authorization", "Bearer " + LocalCluster.ADMIN_TOKEN)
+                        .header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString("{\"replica\":\"" + replica.address() + "\"}")));
+            } catch (IOException | InterruptedException leaderKilled) {
+                // The leader dies with the request: it never answers.
+            }
+        });
+        await().atMost(Duration.ofSeconds(10))
+                .pollInterval(Duration.ofMillis(20))
+                .ignoreExceptions()
+                .until(() -> shardOf(view(followers.getFirst()), "s1").hasNonNull("handoff"));
+        assertThat(cluster.post(url, "{\"value\":2}").statusCode())
+                .as("the primary is paused by the hand-off")
+                .isNotEqualTo(204);
+
+        cluster.kill(leader);
+        long killed = System.nanoTime();
+        await().atMost(Duration.ofSeconds(20))
+                .pollInterval(Duration.ofMillis(20))
+                .until(() -> cluster.post(url, "{\"value\":3}").statusCode() == 204);
+        long resumedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killed);
+        System.out.printf("leader killed mid-hand-off: writes to s1 resumed %d ms after the kill%n", resumedMillis);
+        assertThat(resumedMillis)
+                .as("writes resume once the next leader calls the hand-off off, long before the pause runs out")
+                .isLessThan(5_000);
+        await().atMost(Duration.ofSeconds(10)).ignoreExceptions().untilAsserted(() -> {
+            for (LocalCluster.Member router : followers) {
+                JsonNode s1 = shardOf(view(router), "s1");
+                assertThat(s1.hasNonNull("handoff"))
+                        .as("hand-off record dropped")
+                        .isFalse();
+                assertThat(s1.path("nodes").path(0).path("address").asText()).isEqualTo(primary.address());
+            }
+        });
+        cluster.resume(replica);
+    }
+
     /** Writes {@code keys} keys of about 4 KB ("pre-i") through {@code routers} in turn, in parallel. */
     private void preload(List<LocalCluster.Member> routers, int keys) {
         java.util.stream.IntStream.range(0, keys).parallel().forEach(i -> {
@@ -585,7 +650,8 @@ class RouterGroupIT {
     /** Every preloaded key reads back with its value through {@code routers} in turn. */
     private void assertPreloaded(List<LocalCluster.Member> routers, int keys) throws Exception {
         for (int i = 0; i < keys; i++) {
-            HttpResponse<String> read = cluster.get(routers.get(i % routers.size()).url() + "/pre-" + i);
+            HttpResponse<String> read =
+                    cluster.get(routers.get(i % routers.size()).url() + "/pre-" + i);
             assertThat(read.statusCode()).as("pre-" + i).isEqualTo(200);
             assertThat(JSON.readTree(read.body()).path("value").asText()).isEqualTo(preloaded(i));
         }
@@ -596,7 +662,8 @@ class RouterGroupIT {
         HttpResponse<String> added = cluster.send(HttpRequest.newBuilder(URI.create(router.url() + "/admin/shards"))
                 .header("Authorization", "Bearer " + LocalCluster.ADMIN_TOKEN)
                 .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString("{\"id\":\"s3\",\"primary\":\"" + primary.address() + "\"}")));
+                .POST(HttpRequest.BodyPublishers.ofString(
+                        "{\"id\":\"s3\",\"primary\":\"" + primary.address() + "\"}")));
         assertThat(added.statusCode()).as(added.body()).isEqualTo(201);
     }
 

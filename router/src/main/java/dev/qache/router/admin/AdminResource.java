@@ -12,6 +12,7 @@ import dev.qache.router.config.AdminConfig;
 import dev.qache.router.control.ControlPlane;
 import dev.qache.router.control.ControlState;
 import dev.qache.router.control.CopiedSlot;
+import dev.qache.router.control.PendingHandoff;
 import dev.qache.router.control.RouterGroup;
 import dev.qache.router.failover.Availability;
 import dev.qache.router.failover.Failover;
@@ -119,13 +120,15 @@ public class AdminResource {
 
     /**
      * A shard: its slots, its nodes (the primary first), its last promotion (as the routers' group
-     * recorded it), and, while it takes no writes because no replica may replace its down primary, why.
+     * recorded it), the graceful promotion under way if one is ({@code handoff}), and, while it
+     * takes no writes because no replica may replace its down primary, why.
      */
     public record ShardView(
             String id,
             int slots,
             List<NodeView> nodes,
             @Nullable Promoted lastFailover,
+            @Nullable PendingHandoff handoff,
             @Nullable String writesUnavailable) {}
 
     /**
@@ -172,6 +175,7 @@ public class AdminResource {
                     counts.getOrDefault(shard.id(), 0),
                     nodes,
                     failover.lastPromotion(shard.id()),
+                    plane.applied().handoffs().get(shard.id()),
                     availability.blockedReason(shard.id())));
         }
         MapDocument document = ClusterMapJson.toDocument(map);

@@ -228,6 +228,29 @@ public final class ControlPlane implements ClusterState.MapLog, AutoCloseable {
         });
     }
 
+    /**
+     * Commits that a graceful promotion of {@code shard} began ({@code begun}) or is over (null),
+     * if this router leads (a leader that takes over calls off a hand-off it finds begun).
+     * Completes with whether the group applied it; never blocks.
+     */
+    public CompletableFuture<Boolean> recordHandoff(String shard, @Nullable PendingHandoff begun) {
+        RouterGroup g = group();
+        if (!g.isLeader()) {
+            return CompletableFuture.completedFuture(false);
+        }
+        return g.propose(new HandoffChange(g.term(), shard, begun)).thenApply(reply -> {
+            if (!reply.applied()) {
+                LOG.infof("the routers' group refused the hand-off record of shard %s: %s", shard, reply.reason());
+            }
+            return reply.applied();
+        });
+    }
+
+    /** How long a change may take to commit before a caller that waits gives up. */
+    public java.time.Duration commitTimeout() {
+        return commitTimeout;
+    }
+
     @Override
     public void close() throws IOException {
         RouterGroup g = group;

@@ -14,11 +14,18 @@ import java.util.TreeMap;
  * newest epoch, as the JSON the map file held, and the committed progress of the migration that
  * map has under way: the epoch of the map that planned it ({@code planEpoch}, -1 when none) and
  * the slots copied so far; and the failover history, each shard's last promotion with the epoch
- * of the map that made it (at most {@link #MAX_PROMOTIONS} shards, the oldest dropped). Immutable; {@link #EMPTY} before the first map. The group's log is a
+ * of the map that made it (at most {@link #MAX_PROMOTIONS} shards, the oldest dropped); and the
+ * graceful promotions under way ({@code handoffs}, by shard). Immutable; {@link #EMPTY} before the
+ * first map. The group's log is a
  * sequence of {@link ControlChange}s, and this is what applying them in order leaves.
  */
 public record ControlState(
-        long epoch, byte[] mapJson, long planEpoch, Map<Integer, CopiedSlot> copied, Map<String, Promoted> promotions) {
+        long epoch,
+        byte[] mapJson,
+        long planEpoch,
+        Map<Integer, CopiedSlot> copied,
+        Map<String, Promoted> promotions,
+        Map<String, PendingHandoff> handoffs) {
 
     /** Before the first map: epoch -1, no map. */
     public static final ControlState EMPTY = new ControlState(-1, new byte[0]);
@@ -32,12 +39,26 @@ public record ControlState(
     /** The first format: a map alone. */
     private static final int FORMAT_MAP_ONLY = 1;
 
-    private static final int FORMAT = 2;
+    /** The second: and a migration's progress and the failover history. */
+    private static final int FORMAT_WITHOUT_HANDOFFS = 2;
+
+    private static final int FORMAT = 3;
 
     public ControlState {
         mapJson = mapJson.clone();
         copied = java.util.Collections.unmodifiableMap(new TreeMap<>(copied));
         promotions = java.util.Collections.unmodifiableMap(new TreeMap<>(promotions));
+        handoffs = java.util.Collections.unmodifiableMap(new TreeMap<>(handoffs));
+    }
+
+    /** A state with no hand-off under way. */
+    public ControlState(
+            long epoch,
+            byte[] mapJson,
+            long planEpoch,
+            Map<Integer, CopiedSlot> copied,
+            Map<String, Promoted> promotions) {
+        this(epoch, mapJson, planEpoch, copied, promotions, Map.of());
     }
 
     /** A state with no migration under way and no promotion recorded. */
@@ -69,6 +90,7 @@ public record ControlState(
         return switch (change) {
             case MapChange map -> applyMap(map);
             case ProgressChange progress -> applyProgress(progress);
+            case HandoffChange handoff -> applyHandoff(handoff);
         };
     }
 
@@ -84,7 +106,11 @@ public record ControlState(
         long plan = !change.moving() ? -1 : planEpoch >= 0 ? planEpoch : change.epoch();
         Map<Integer, CopiedSlot> progress = plan >= 0 && plan == planEpoch ? copied : Map.of();
         Map<String, Promoted> history = promotions;
+        Map<String, PendingHandoff> pending = handoffs;
         if (change.promotion() != null) {
+            // The promotion a hand-off led to ends it.
+            pending = new TreeMap<>(handoffs);
+            pending.remove(change.promotion().shard());
             TreeMap<String, Promoted> more = new TreeMap<>(promotions);
             more.put(change.promotion().shard(), change.promotion().atEpoch(change.epoch()));
             while (more.size() > MAX_PROMOTIONS) {
@@ -95,7 +121,18 @@ public record ControlState(
             history = more;
         }
         return new MapChange.Outcome(
-                true, new ControlState(change.epoch(), change.mapJson(), plan, progress, history), "");
+                true, new ControlState(change.epoch(), change.mapJson(), plan, progress, history, pending), "");
+    }
+
+    private MapChange.Outcome applyHandoff(HandoffChange change) {
+        Map<String, PendingHandoff> pending = new TreeMap<>(handoffs);
+        if (change.begun() == null) {
+            pending.remove(change.shard());
+        } else {
+            pending.put(change.shard(), change.begun());
+        }
+        return new MapChange.Outcome(
+                true, new ControlState(epoch, mapJson, planEpoch, copied, promotions, pending), "");
     }
 
     private MapChange.Outcome applyProgress(ProgressChange change) {
@@ -107,7 +144,8 @@ public record ControlState(
         for (CopiedSlot slot : change.slots()) {
             progress.put(slot.slot(), slot);
         }
-        return new MapChange.Outcome(true, new ControlState(epoch, mapJson, planEpoch, progress, promotions), "");
+        return new MapChange.Outcome(
+                true, new ControlState(epoch, mapJson, planEpoch, progress, promotions, handoffs), "");
     }
 
     private MapChange.Outcome refused(String why) {
@@ -130,13 +168,17 @@ public record ControlState(
             for (Promoted promotion : promotions.values()) {
                 writePromotion(out, promotion);
             }
+            out.writeInt(handoffs.size());
+            for (PendingHandoff handoff : handoffs.values()) {
+                writeHandoff(out, handoff);
+            }
         });
     }
 
     public static ControlState decode(byte[] encoded) throws IOException {
         DataInputStream in = new DataInputStream(new ByteArrayInputStream(encoded));
         int format = in.readInt();
-        if (format != FORMAT && format != FORMAT_MAP_ONLY) {
+        if (format != FORMAT && format != FORMAT_WITHOUT_HANDOFFS && format != FORMAT_MAP_ONLY) {
             throw new IOException("unknown control state format " + format);
         }
         long epoch = in.readLong();
@@ -164,7 +206,29 @@ public record ControlState(
             Promoted promotion = readPromotion(in);
             promotions.put(promotion.shard(), promotion);
         }
-        return new ControlState(epoch, map, planEpoch, copied, promotions);
+        Map<String, PendingHandoff> handoffs = new TreeMap<>();
+        if (format == FORMAT) {
+            int pending = in.readInt();
+            if (pending < 0 || pending > MAX_PROMOTIONS) {
+                throw new IOException("a control state with " + pending + " hand-offs");
+            }
+            for (int i = 0; i < pending; i++) {
+                PendingHandoff handoff = readHandoff(in);
+                handoffs.put(handoff.shard(), handoff);
+            }
+        }
+        return new ControlState(epoch, map, planEpoch, copied, promotions, handoffs);
+    }
+
+    static void writeHandoff(DataOutputStream out, PendingHandoff handoff) throws IOException {
+        out.writeUTF(handoff.shard());
+        out.writeUTF(handoff.from());
+        out.writeUTF(handoff.to());
+        out.writeUTF(handoff.at());
+    }
+
+    static PendingHandoff readHandoff(DataInputStream in) throws IOException {
+        return new PendingHandoff(in.readUTF(), in.readUTF(), in.readUTF(), in.readUTF());
     }
 
     static void writePromotion(DataOutputStream out, Promoted promotion) throws IOException {
@@ -206,6 +270,7 @@ public record ControlState(
                 && other.planEpoch == planEpoch
                 && other.copied.equals(copied)
                 && other.promotions.equals(promotions)
+                && other.handoffs.equals(handoffs)
                 && Arrays.equals(other.mapJson, mapJson);
     }
 

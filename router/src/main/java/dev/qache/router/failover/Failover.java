@@ -7,6 +7,7 @@ import dev.qache.router.cluster.Promoted;
 import dev.qache.router.cluster.Shard;
 import dev.qache.router.config.RouterConfig;
 import dev.qache.router.control.ControlPlane;
+import dev.qache.router.control.PendingHandoff;
 import dev.qache.router.failover.FailureDetector.Health;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -108,6 +109,9 @@ public class Failover {
         plane.onLeadership(leads -> {
             if (leads && plane.group().peers().size() > 1) {
                 monitor.othersGrantUntil(System.nanoTime() + 2 * electionTimeoutMax.toNanos());
+            }
+            if (leads) {
+                submit(this::callOffInheritedHandoffs);
             }
         });
         monitor.onTransition(transition -> {
@@ -411,6 +415,26 @@ public class Failover {
     }
 
     /**
+     * Hand-offs a former leader began and never finished (it died or lost the lead between pausing
+     * the primary and committing the map): the primary may sit paused, refusing every write until
+     * its pause runs out. This leader calls each off, so writes resume at once; the operator's
+     * request already failed with the leader that took it, and may be sent again.
+     */
+    private void callOffInheritedHandoffs() {
+        for (PendingHandoff handoff : plane.applied().handoffs().values()) {
+            if (!plane.leads()) {
+                return;
+            }
+            LOG.warnf(
+                    "the hand-off of shard %s from %s to %s begun at %s by an earlier leader never finished:"
+                            + " called off, writes resume on %s",
+                    handoff.shard(), handoff.from(), handoff.to(), handoff.at(), handoff.from());
+            monitor.cancelHandoff(handoff.from());
+            plane.recordHandoff(handoff.shard(), null);
+        }
+    }
+
+    /**
      * A promotion of a live primary that loses nothing: the primary itself pauses every write,
      * waits until the replica has acknowledged its final offset, and answers with it (see the
      * node's hand-off steps); then the map flips. Writes refused meanwhile are sent again by the
@@ -421,6 +445,29 @@ public class Failover {
         if (replica == null) {
             throw new PromotionException(409, "no replica of shard " + shard.id() + " answers");
         }
+        // 0. The group records the hand-off first: a leader that takes over mid-way then knows the
+        //    primary may be paused, and calls the hand-off off (callOffInheritedHandoffs).
+        PendingHandoff begun = new PendingHandoff(
+                shard.id(),
+                shard.primary(),
+                replica,
+                java.time.Instant.now()
+                        .truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
+                        .toString());
+        boolean recorded;
+        try {
+            recorded = plane.recordHandoff(shard.id(), begun)
+                    .get(plane.commitTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new PromotionException(503, "interrupted");
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            recorded = false;
+        }
+        if (!recorded) {
+            throw new PromotionException(
+                    503, "the routers' group did not record the hand-off of shard " + shard.id() + "; nothing changed");
+        }
         JsonObject done;
         try {
             done = monitor.handoff(shard.primary(), replica, config.catchUpTimeout())
@@ -429,10 +476,10 @@ public class Failover {
                     .get(config.catchUpTimeout().toMillis() + 1_000, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            monitor.cancelHandoff(shard.primary());
+            callOff(shard);
             throw new PromotionException(503, "interrupted");
         } catch (Exception e) {
-            monitor.cancelHandoff(shard.primary());
+            callOff(shard);
             Throwable cause =
                     e instanceof java.util.concurrent.ExecutionException && e.getCause() != null ? e.getCause() : e;
             throw new PromotionException(
@@ -441,11 +488,18 @@ public class Failover {
                             + "); nothing changed");
         }
         try {
+            // The map that promotes the replica ends the hand-off in the group's state too.
             return switchRoles(shard, replica, "forced, caught up to offset " + done.getLong("offset"));
         } catch (RuntimeException e) {
-            monitor.cancelHandoff(shard.primary());
+            callOff(shard);
             throw e;
         }
+    }
+
+    /** Ends a hand-off that will not lead to a promotion: the primary's writes resume, the group forgets it. */
+    private void callOff(Shard shard) {
+        monitor.cancelHandoff(shard.primary());
+        plane.recordHandoff(shard.id(), null);
     }
 
     private ClusterMap switchRoles(Shard shard, String chosen, String reason) {

@@ -119,6 +119,68 @@ class ControlStateTest {
                 .isEqualTo(expected);
     }
 
+    /**
+     * Graceful promotions under way. The state at epoch 5 has a hand-off of s1 (a to b) under way.
+     * A change: {@code begin:SHARD}, {@code end:SHARD} or {@code map:SHARD|-} (the next map,
+     * promoting a replica of SHARD or nobody), proposed in term 1 and logged in {@code loggedIn}.
+     * Expected: the shards with a hand-off under way after it.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', textBlock = """
+            a hand-off begun is recorded                           | begin:s2 | 1 | s1 s2
+            a hand-off begun again replaces the record             | begin:s1 | 1 | s1
+            a hand-off called off is dropped                       | end:s1   | 1 |
+            calling off one not under way changes nothing          | end:s3   | 1 | s1
+            the map that promotes the shard ends its hand-off      | map:s1   | 1 |
+            a map promoting another shard keeps it                 | map:s2   | 1 | s1
+            a map promoting nobody keeps it                        | map:-    | 1 | s1
+            a deposed leader's hand-off: refused                   | begin:s2 | 2 | s1
+            a deposed leader's call-off: refused                   | end:s1   | 2 | s1
+            """)
+    void handoffs(String name, String change, long loggedIn, String expected) {
+        ControlState state = new ControlState(5, map(5), -1, Map.of(), Map.of(), Map.of("s1", handoff("s1")));
+        String[] parts = change.split(":");
+        ControlChange proposed = switch (parts[0]) {
+            case "begin" -> new HandoffChange(1, parts[1], handoff(parts[1]));
+            case "end" -> new HandoffChange(1, parts[1], null);
+            default ->
+                new MapChange(
+                        1,
+                        5,
+                        6,
+                        map(6),
+                        false,
+                        parts[1].equals("-") ? null : new Promoted(parts[1], "t1", "a", "b", -1, "forced"));
+        };
+
+        MapChange.Outcome outcome = state.apply(proposed, loggedIn);
+
+        assertThat(String.join(" ", outcome.state().handoffs().keySet())).isEqualTo(expected == null ? "" : expected);
+        assertThat(outcome.applied()).isEqualTo(loggedIn == 1);
+    }
+
+    private static PendingHandoff handoff(String shard) {
+        return new PendingHandoff(shard, "a", "b", "2026-12-02T15:00:00Z");
+    }
+
+    /** Snapshots written before hand-offs were state (format 2) still read. */
+    @Test
+    void theSecondFormat_stillReads() throws Exception {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        DataOutputStream out = new DataOutputStream(bytes);
+        out.writeInt(2);
+        out.writeLong(7);
+        out.writeInt(map(7).length);
+        out.write(map(7));
+        out.writeLong(-1);
+        out.writeInt(0);
+        out.writeInt(1);
+        ControlState.writePromotion(out, new Promoted("s1", "t", "a", "b", 6, "detected"));
+        assertThat(ControlState.decode(bytes.toByteArray()))
+                .isEqualTo(new ControlState(
+                        7, map(7), -1, Map.of(), Map.of("s1", new Promoted("s1", "t", "a", "b", 6, "detected"))));
+    }
+
     @Test
     void theFailoverHistory_keepsTheNewestShardsWithinItsBound() throws Exception {
         ControlState state = new ControlState(0, map(0));
@@ -145,7 +207,8 @@ class ControlStateTest {
                 map(epoch),
                 3,
                 Map.of(1, slot(1), 4095, slot(4095)),
-                Map.of("s2", new Promoted("s2", "2026-12-02T10:00:00Z", "a", "b", 4, "detected")));
+                Map.of("s2", new Promoted("s2", "2026-12-02T10:00:00Z", "a", "b", 4, "detected")),
+                Map.of("s3", handoff("s3")));
         assertThat(ControlState.decode(migrating.encode())).isEqualTo(migrating);
         MapChange change = new MapChange(3, MapChange.ANY_OLDER, epoch, map(epoch), epoch % 2 == 0);
         MapChange promoting = new MapChange(
@@ -154,6 +217,10 @@ class ControlStateTest {
         assertThat(MapChange.decode(change.encode())).isEqualTo(change);
         ProgressChange progress = new ProgressChange(3, epoch, List.of(slot(2), slot(7)));
         assertThat(ControlChange.decode(progress.encode())).isEqualTo(progress);
+        for (HandoffChange handoff :
+                List.of(new HandoffChange(3, "s1", handoff("s1")), new HandoffChange(3, "s1", null))) {
+            assertThat(ControlChange.decode(handoff.encode())).isEqualTo(handoff);
+        }
     }
 
     /** Logs and snapshots written before migrations had progress (format 1) still read. */
