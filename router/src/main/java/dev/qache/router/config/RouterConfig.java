@@ -84,6 +84,13 @@ public interface RouterConfig {
     int connectionsPerNode();
 
     /**
+     * Calls sent on one connection to a node before the earlier ones are answered (HTTP/1.1
+     * pipelining); 1 sends one at a time.
+     */
+    @WithDefault("1")
+    int pipeliningLimit();
+
+    /**
      * How long a GET waits for a shard's primary before it is tried on a replica instead, when the
      * shard has one (the primary may be frozen; a replica's answer may be slightly stale).
      */

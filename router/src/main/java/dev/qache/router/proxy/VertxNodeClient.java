@@ -75,7 +75,9 @@ public class VertxNodeClient implements NodeClient {
                 .setTcpNoDelay(true)
                 .setConnectTimeout(timeoutMillis)
                 .setIdleTimeout(60)
-                .setIdleTimeoutUnit(TimeUnit.SECONDS));
+                .setIdleTimeoutUnit(TimeUnit.SECONDS)
+                .setPipelining(config.pipeliningLimit() > 1)
+                .setPipeliningLimit(Math.max(1, config.pipeliningLimit())));
         this.poolOptions = new PoolOptions().setHttp1MaxSize(config.connectionsPerNode());
         Gauge.builder("qache.router.open.circuits", openCircuits, Set::size)
                 .description("Nodes whose circuit breaker is open: calls to them fail fast")
