@@ -33,7 +33,7 @@ import org.jboss.logging.Logger;
 /*
  * One client, so one connection pool, per event-loop thread: a request and its forwarded call
  * then run on the same thread from start to end, with no hand-off between event loops (measured
- * in docs/BENCHMARKS.md, "What the router adds").
+ * in docs/BENCHMARKS.md, "Router: what a hop through it adds").
  *
  * Circuit breaker per node (SmallRye Fault Tolerance, programmatic, no thread offload, so the call
  * stays on the event loop): when at least half of the last N guarded calls to a node failed to
