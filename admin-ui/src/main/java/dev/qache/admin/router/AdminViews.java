@@ -31,7 +31,12 @@ public final class AdminViews {
             int slots,
             List<Node> nodes,
             @Nullable Promotion lastFailover,
+            @Nullable Handoff handoff,
             @Nullable String writesUnavailable) {}
+
+    /** A graceful promotion under way: the primary's writes are paused until it ends. */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record Handoff(String from, String to, String at) {}
 
     @JsonIgnoreProperties(ignoreUnknown = true)
     public record Node(

@@ -43,11 +43,18 @@ public record Dashboard(
             List<String> replicas,
             String primary,
             @Nullable String lastFailover,
+            @Nullable String handoff,
             @Nullable String writesUnavailable) {
 
-        /** Table rows the shard takes: one per node, one for its last failover, one if it takes no writes. */
+        /**
+         * Table rows the shard takes: one per node, one for its last failover, one while a hand-off
+         * runs, one if it takes no writes.
+         */
         public int rows() {
-            return nodes.size() + (lastFailover == null ? 0 : 1) + (writesUnavailable == null ? 0 : 1);
+            return nodes.size()
+                    + (lastFailover == null ? 0 : 1)
+                    + (handoff == null ? 0 : 1)
+                    + (writesUnavailable == null ? 0 : 1);
         }
     }
 
@@ -110,6 +117,11 @@ public record Dashboard(
                             ? null
                             : last.at() + ": " + last.to() + " replaced " + last.from() + " (epoch " + last.epoch()
                                     + ", " + last.reason() + ")",
+                    shard.handoff() == null
+                            ? null
+                            : "since " + shard.handoff().at() + ", "
+                                    + shard.handoff().from() + " hands over to "
+                                    + shard.handoff().to(),
                     shard.writesUnavailable()));
         }
         List<MigrationRow> migrations = new ArrayList<>();

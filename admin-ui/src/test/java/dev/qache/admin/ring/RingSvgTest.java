@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 class RingSvgTest {
 
     private static AdminViews.Shard shard(String id) {
-        return new AdminViews.Shard(id, 0, List.of(), null, null);
+        return new AdminViews.Shard(id, 0, List.of(), null, null, null);
     }
 
     @Test

@@ -47,7 +47,9 @@ class ConsoleResourceTest {
                    "epoch": 5, "reason": "primary down"}},
                {"id": "s2", "slots": 5461, "nodes": [
                   {"address": "127.0.0.1:7003", "role": "primary", "health": "up", "keys": 5, "epoch": 7},
-                  {"address": "127.0.0.1:7004", "role": "replica", "health": "up", "link": "syncing", "epoch": 7}]},
+                  {"address": "127.0.0.1:7004", "role": "replica", "health": "up", "link": "syncing", "epoch": 7}],
+                "handoff": {"shard": "s2", "from": "127.0.0.1:7003", "to": "127.0.0.1:7004",
+                   "at": "2026-12-02T15:00:00Z"}},
                {"id": "s3", "slots": 5461, "nodes": [
                   {"address": "127.0.0.1:7005", "role": "primary", "health": "down"}],
                 "writesUnavailable": "its primary 127.0.0.1:7005 is down and it has no replica"}],
@@ -171,6 +173,10 @@ class ConsoleResourceTest {
         assertThat(html).contains("1.00 MiB of 4.00 MiB");
         assertThat(html).contains("100 B");
         assertThat(html).contains("127.0.0.1:7001 replaced 127.0.0.1:7009 (epoch 5, primary down)");
+        // A graceful promotion under way says who hands over to whom, and that writes wait.
+        assertThat(html)
+                .contains("<strong>Promotion under way:</strong> since 2026-12-02T15:00:00Z, 127.0.0.1:7003"
+                        + " hands over to 127.0.0.1:7004");
         // A shard that takes no writes says so, and why.
         assertThat(html)
                 .contains("<tr class=\"unavailable\"><td colspan=\"9\"><strong>Takes no writes:</strong>"
