@@ -212,11 +212,7 @@ public class Forwarder {
                         .onComplete(second ->
                                 done.tryComplete(Outcome.answered(second.succeeded() ? second.result() : answer)));
             case Routing.RetryLater retry -> {
-                if (retry.pushMap()) {
-                    pusher.pushTo(retry.node(), cluster.current());
-                } else if (retry.renewLease()) {
-                    monitor.renewLeaseNow(retry.node());
-                }
+                nudge(retry.node(), retry.pushMap(), retry.renewLease());
                 Context context = Vertx.currentContext();
                 vertx.setTimer(
                         retry.pauseMillis(),
@@ -343,11 +339,7 @@ public class Forwarder {
                 return settled(result);
             }
             String refused = reply == null ? null : reply.refused();
-            if (Fencing.STALE_MAP.equals(refused)) {
-                pusher.pushTo(node, cluster.current());
-            } else if (Fencing.LEASE_LAPSED.equals(refused)) {
-                monitor.renewLeaseNow(node);
-            }
+            nudge(node, Fencing.STALE_MAP.equals(refused), Fencing.LEASE_LAPSED.equals(refused));
             Promise<NodeAnswer> again = Promise.promise();
             Context context = Vertx.currentContext();
             vertx.setTimer(
@@ -356,6 +348,15 @@ public class Forwarder {
                             ignored -> deleteApplied(call, shardId).onComplete(again)));
             return again.future();
         });
+    }
+
+    /** Before a refused write is sent again: hands {@code node} this router's map, or renews its lease. */
+    private void nudge(String node, boolean pushMap, boolean renewLease) {
+        if (pushMap) {
+            pusher.pushTo(node, cluster.current());
+        } else if (renewLease) {
+            monitor.renewLeaseNow(node);
+        }
     }
 
     private static Future<NodeAnswer> settled(AsyncResult<NodeAnswer> result) {

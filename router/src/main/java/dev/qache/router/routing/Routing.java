@@ -80,10 +80,6 @@ public final class Routing {
             long namedEpoch,
             @Nullable String namedOwner) {
 
-        public static Reply of(int status) {
-            return new Reply(status, null, null, -1, null);
-        }
-
         /** A replica in a full sync: not an answer about the key. */
         public boolean syncing() {
             return status == 503 && Fencing.SYNCING.equals(refused);
