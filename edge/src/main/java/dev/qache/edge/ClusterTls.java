@@ -31,6 +31,11 @@ public final class ClusterTls {
                         + " names no TLS configuration: set quarkus.tls." + n + ".trust-store.*"))));
     }
 
+    /** Whether internal calls speak TLS. */
+    public boolean enabled() {
+        return tls.isPresent();
+    }
+
     /** {@code options} with TLS switched on and this configuration's trust (and keys), when enabled. */
     public <T extends ClientOptionsBase> T apply(T options) {
         tls.ifPresent(config -> {

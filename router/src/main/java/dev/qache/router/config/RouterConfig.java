@@ -84,11 +84,27 @@ public interface RouterConfig {
     int connectionsPerNode();
 
     /**
-     * Calls sent on one connection to a node before the earlier ones are answered (HTTP/1.1
-     * pipelining); 1 sends one at a time.
+     * Calls in flight on one connection to a node (HTTP/1.1 pipelining): a new connection is
+     * opened only when every open one has this many; 1 sends one call at a time. The pipelined
+     * transport only (TLS clusters and {@code node-transport=vertx} send one at a time).
      */
-    @WithDefault("1")
+    @WithDefault("16")
     int pipeliningLimit();
+
+    /**
+     * How data calls reach nodes: {@code pipelined}, the router's own client over Netty's HTTP
+     * codec (one write for every call to a node made in one event-loop turn, a timed-out call's
+     * late answer read and dropped), or {@code vertx}, Vert.x' HTTP client. TLS clusters use
+     * {@code vertx}.
+     */
+    @WithDefault("pipelined")
+    NodeTransportKind nodeTransport();
+
+    /** The transports of {@link #nodeTransport()}. */
+    enum NodeTransportKind {
+        PIPELINED,
+        VERTX
+    }
 
     /**
      * How long a GET waits for a shard's primary before it is tried on a replica instead, when the

@@ -1,0 +1,365 @@
+package dev.qache.router.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.qache.protocol.Fencing;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxException;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.net.NetServer;
+import io.vertx.core.net.NetSocket;
+import java.net.ConnectException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.BiConsumer;
+import java.util.function.Supplier;
+import java.util.stream.IntStream;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The pipelined transport against a scripted node: a TCP server that reads HTTP/1.1 requests and
+ * answers them as each test says, on Netty's JDK transport and on native epoll.
+ */
+class PipelinedNodeTransportTest {
+
+    private static final String AUTHORIZATION = "Bearer cluster-token";
+
+    private Vertx vertx;
+    /** The scripted node's own Vert.x, so it reads on threads of its own. */
+    private Vertx nodeVertx;
+
+    private Context loop;
+    private ScriptedNode node;
+
+    @AfterEach
+    void close() throws Exception {
+        for (Vertx each : new Vertx[] {vertx, nodeVertx}) {
+            if (each != null) {
+                each.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "native transport {0}")
+    @ValueSource(booleans = {false, true})
+    void callsMadeInOneTurnLeaveInOneWrite_andEachGetsItsOwnAnswer(boolean nativeTransport) throws Exception {
+        PipelinedNodeTransport transport = start(nativeTransport, 16, 4, (request, answers) -> answers.ok(request.uri));
+        assertThat(body(await(send(transport, get("/warm-up", 2000))))).isEqualTo("/warm-up");
+        int before = node.reads.size();
+
+        // The turn works 2 ms between calls, time enough for a write flushed at once to reach the
+        // node and be read on its own.
+        List<Future<NodeAnswer>> calls = onEventLoop(() -> IntStream.range(0, 8)
+                .mapToObj(i -> {
+                    busyFor(2);
+                    return send(transport, get("/k" + i, 2000));
+                })
+                .toList());
+
+        for (int i = 0; i < 8; i++) {
+            assertThat(body(await(calls.get(i)))).isEqualTo("/k" + i);
+        }
+        assertThat(node.connections).as("one connection, kept alive").hasSize(1);
+        assertThat(node.reads.get(before))
+                .as("the node's first read after the warm-up held all eight requests")
+                .isEqualTo(8);
+    }
+
+    @ParameterizedTest(name = "native transport {0}")
+    @ValueSource(booleans = {false, true})
+    void aTimedOutCallKeepsItsPlace_andItsLateAnswerIsDropped(boolean nativeTransport) throws Exception {
+        PipelinedNodeTransport transport = start(nativeTransport, 16, 4, (request, answers) -> {
+            if (request.uri.equals("/fast")) {
+                answers.ok("slow"); // the answer to /slow, late, then /fast's own
+                answers.ok("fast");
+            } else if (!request.uri.equals("/slow")) {
+                answers.ok(request.uri);
+            }
+        });
+
+        Throwable timedOut = failure(send(transport, get("/slow", 100)));
+        NodeAnswer next = await(send(transport, get("/fast", 2000)));
+
+        assertThat(timedOut).isInstanceOf(TimeoutException.class).hasMessageContaining("/slow");
+        assertThat(body(next))
+                .as("the next call gets its own answer, not the late one")
+                .isEqualTo("fast");
+        assertThat(node.connections).as("the connection outlived the timeout").hasSize(1);
+    }
+
+    @ParameterizedTest(name = "native transport {0}")
+    @ValueSource(booleans = {false, true})
+    void aCallThatWasNeverSentFailsWithConnectException(boolean nativeTransport) throws Exception {
+        PipelinedNodeTransport transport = start(nativeTransport, 16, 4, (request, answers) -> answers.ok("x"));
+        int closedPort = node.server.actualPort();
+        await(node.server.close());
+
+        Throwable failure = failure(send(
+                transport,
+                new NodeCall(
+                        "127.0.0.1:" + closedPort,
+                        HttpMethod.POST,
+                        "/k",
+                        "application/json",
+                        Buffer.buffer("1"),
+                        2000,
+                        1,
+                        true)));
+
+        assertThat(failure)
+                .as("routing may retry a write that provably took nothing")
+                .isInstanceOf(ConnectException.class);
+    }
+
+    @ParameterizedTest(name = "native transport {0}")
+    @ValueSource(booleans = {false, true})
+    void aCallLostWithItsConnectionFailsAsUnknown_andTheNextOpensAnother(boolean nativeTransport) throws Exception {
+        PipelinedNodeTransport transport = start(nativeTransport, 16, 4, (request, answers) -> {
+            if (request.uri.equals("/drop")) {
+                answers.socket.close();
+            } else {
+                answers.ok(request.uri);
+            }
+        });
+
+        Throwable lost = failure(send(transport, post("/drop", "1")));
+        NodeAnswer next = await(send(transport, get("/k", 2000)));
+
+        assertThat(lost)
+                .as("written, so it may have been applied")
+                .isInstanceOf(VertxException.class)
+                .isNotInstanceOf(ConnectException.class);
+        assertThat(body(next)).isEqualTo("/k");
+        assertThat(node.connections).hasSize(2);
+    }
+
+    @ParameterizedTest(name = "native transport {0}")
+    @ValueSource(booleans = {false, true})
+    void aConnectionSilentForTwiceTheTimeoutIsClosed(boolean nativeTransport) throws Exception {
+        PipelinedNodeTransport transport = start(nativeTransport, 16, 4, (request, answers) -> {
+            if (!request.uri.startsWith("/hang")) {
+                answers.ok(request.uri);
+            }
+        });
+
+        // Two calls of 60 ms on the same connection, one after the other, neither answered: at the
+        // second's timeout the connection has said nothing for more than 120 ms.
+        for (int i = 0; i < 2; i++) {
+            assertThat(failure(send(transport, get("/hang" + i, 60)))).isInstanceOf(TimeoutException.class);
+        }
+        NodeAnswer next = await(send(transport, get("/k", 2000)));
+
+        assertThat(body(next)).isEqualTo("/k");
+        assertThat(node.connections).as("the silent connection was replaced").hasSize(2);
+        assertThat(node.requestsOn(0)).containsExactly("/hang0", "/hang1");
+    }
+
+    @ParameterizedTest(name = "native transport {0}")
+    @ValueSource(booleans = {false, true})
+    void aNewConnectionOpensOnlyWhenEveryOpenOneHasTheDepthInFlight(boolean nativeTransport) throws Exception {
+        List<Runnable> held = new CopyOnWriteArrayList<>();
+        PipelinedNodeTransport transport =
+                start(nativeTransport, 2, 3, (request, answers) -> held.add(() -> answers.ok(request.uri)));
+
+        List<Future<NodeAnswer>> calls = onEventLoop(() -> IntStream.range(0, 7)
+                .mapToObj(i -> send(transport, get("/k" + i, 5000)))
+                .toList());
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> held.size() == 7);
+        nodeVertx.runOnContext(ignored -> held.forEach(Runnable::run));
+
+        for (int i = 0; i < 7; i++) {
+            assertThat(body(await(calls.get(i)))).isEqualTo("/k" + i);
+        }
+        assertThat(node.connections).as("depth 2, at most 3 connections").hasSize(3);
+        assertThat(List.of(node.requestsOn(0), node.requestsOn(1), node.requestsOn(2)))
+                .as("the least busy connection first, the first one again once all three have two")
+                .containsExactlyInAnyOrder(List.of("/k0", "/k1", "/k6"), List.of("/k2", "/k3"), List.of("/k4", "/k5"));
+    }
+
+    @ParameterizedTest(name = "native transport {0}")
+    @ValueSource(booleans = {false, true})
+    void aWriteCarriesItsBody_theTokenAndTheEpoch_andItsBodyCanBeSentAgain(boolean nativeTransport) throws Exception {
+        PipelinedNodeTransport transport = start(
+                nativeTransport,
+                16,
+                4,
+                (request, answers) -> answers.write("HTTP/1.1 201 Created\r\ncontent-type: application/json\r\nx-seen: "
+                        + request.headers.get("authorization") + "|" + request.headers.get(Fencing.EPOCH.toLowerCase())
+                        + "|"
+                        + request.headers.get("content-type") + "\r\ncontent-length: " + request.body.length()
+                        + "\r\n\r\n" + request.body));
+        NodeCall call = new NodeCall(
+                node.address(), HttpMethod.POST, "/k", "application/json", Buffer.buffer("{\"v\":1}"), 2000, 7, true);
+
+        NodeAnswer first = await(send(transport, call));
+        NodeAnswer again = await(send(transport, call));
+
+        for (NodeAnswer answer : List.of(first, again)) {
+            assertThat(answer.status()).isEqualTo(201);
+            assertThat(answer.header("X-Seen")).isEqualTo(AUTHORIZATION + "|7|application/json");
+            assertThat(body(answer)).isEqualTo("{\"v\":1}");
+        }
+    }
+
+    // ---- the scripted node ----
+
+    private PipelinedNodeTransport start(
+            boolean nativeTransport, int depth, int maxConnections, BiConsumer<Request, Answers> script)
+            throws Exception {
+        vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(nativeTransport));
+        assertThat(vertx.isNativeTransportEnabled()).isEqualTo(nativeTransport);
+        loop = vertx.getOrCreateContext();
+        nodeVertx = Vertx.vertx();
+        node = new ScriptedNode(nodeVertx, script);
+        await(node.server.listen(0, "127.0.0.1"));
+        return new PipelinedNodeTransport(vertx, () -> AUTHORIZATION, depth, maxConnections, 1 << 20, 2000);
+    }
+
+    private record Request(String method, String uri, Map<String, String> headers, String body) {}
+
+    /** How a script answers on one connection. */
+    private record Answers(NetSocket socket) {
+
+        void ok(String body) {
+            write("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: "
+                    + body.getBytes(StandardCharsets.UTF_8).length + "\r\n\r\n" + body);
+        }
+
+        void write(String raw) {
+            socket.write(raw);
+        }
+    }
+
+    /** A TCP server that reads pipelined HTTP/1.1 requests, recording what arrived and how. */
+    private static final class ScriptedNode {
+
+        final NetServer server;
+        final List<Integer> connections = new CopyOnWriteArrayList<>();
+        /** Requests found in each read of every connection, in order. */
+        final List<Integer> reads = new CopyOnWriteArrayList<>();
+
+        final Map<Integer, List<String>> uris = new ConcurrentHashMap<>();
+
+        ScriptedNode(Vertx vertx, BiConsumer<Request, Answers> script) {
+            server = vertx.createNetServer().connectHandler(socket -> {
+                int id = connections.size();
+                connections.add(id);
+                uris.put(id, new CopyOnWriteArrayList<>());
+                Answers answers = new Answers(socket);
+                StringBuilder pending = new StringBuilder();
+                socket.handler(bytes -> {
+                    pending.append(bytes.toString(StandardCharsets.ISO_8859_1));
+                    List<Request> requests = new ArrayList<>();
+                    Request request;
+                    while ((request = take(pending)) != null) {
+                        requests.add(request);
+                    }
+                    reads.add(requests.size());
+                    for (Request each : requests) {
+                        uris.get(id).add(each.uri);
+                        script.accept(each, answers);
+                    }
+                });
+            });
+        }
+
+        String address() {
+            return "127.0.0.1:" + server.actualPort();
+        }
+
+        List<String> requestsOn(int connection) {
+            return uris.get(connection);
+        }
+
+        private static Request take(StringBuilder pending) {
+            int end = pending.indexOf("\r\n\r\n");
+            if (end < 0) {
+                return null;
+            }
+            String[] lines = pending.substring(0, end).split("\r\n");
+            Map<String, String> headers = new ConcurrentHashMap<>();
+            for (int i = 1; i < lines.length; i++) {
+                int colon = lines[i].indexOf(':');
+                headers.put(
+                        lines[i].substring(0, colon).trim().toLowerCase(),
+                        lines[i].substring(colon + 1).trim());
+            }
+            int length = Integer.parseInt(headers.getOrDefault("content-length", "0"));
+            if (pending.length() < end + 4 + length) {
+                return null;
+            }
+            String body = pending.substring(end + 4, end + 4 + length);
+            pending.delete(0, end + 4 + length);
+            String[] requestLine = lines[0].split(" ");
+            return new Request(requestLine[0], requestLine[1], headers, body);
+        }
+    }
+
+    // ---- helpers ----
+
+    private NodeCall get(String uri, long timeoutMillis) {
+        return new NodeCall(node.address(), HttpMethod.GET, uri, null, null, timeoutMillis, 1, true);
+    }
+
+    private NodeCall post(String uri, String body) {
+        return new NodeCall(
+                node.address(), HttpMethod.POST, uri, "application/json", Buffer.buffer(body), 2000, 1, true);
+    }
+
+    /** Runs {@code calls} in one turn of the test's event loop, as the data path makes them. */
+    private <T> T onEventLoop(Supplier<T> calls) throws Exception {
+        Promise<T> made = Promise.promise();
+        loop.runOnContext(ignored -> made.complete(calls.get()));
+        return await(made.future());
+    }
+
+    /** {@code call} sent from the test's event loop (on the calling thread when it is that loop). */
+    private Future<NodeAnswer> send(PipelinedNodeTransport transport, NodeCall call) {
+        if (Vertx.currentContext() == loop) {
+            return transport.exchange(call);
+        }
+        Promise<NodeAnswer> answer = Promise.promise();
+        loop.runOnContext(ignored -> transport.exchange(call).onComplete(answer));
+        return answer.future();
+    }
+
+    private static <T> T await(Future<T> future) throws Exception {
+        return future.toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+
+    private static Throwable failure(Future<?> future) throws Exception {
+        try {
+            await(future);
+        } catch (ExecutionException failed) {
+            return failed.getCause();
+        }
+        throw new AssertionError("the call was answered");
+    }
+
+    private static void busyFor(long millis) {
+        long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+        while (System.nanoTime() < until) {
+            Thread.onSpinWait();
+        }
+    }
+
+    private static String body(NodeAnswer answer) {
+        return answer.body().toString(StandardCharsets.UTF_8);
+    }
+}
