@@ -110,9 +110,14 @@ class RebalancingIT {
         JsonNode fourthStatus = JSON.readTree(cluster.status(fourth).body());
         assertThat(fourthStatus.path("epoch").asLong())
                 .isEqualTo(JSON.readTree(added.body()).path("epoch").asLong());
-        assertThat(fourthStatus.path("leaseRemainingMillis").asLong())
-                .as("s4's write lease as the map naming it is published")
-                .isPositive();
+        // Granted, not necessarily still running: probes renew it every 100 ms, but on a starved
+        // machine a renewal can come after the 600 ms it lasts (CI: 0 ms left at this read); a write it
+        // refuses write-lease-lapsed meanwhile is routed again, and the clients' failures count it.
+        assertThat(fourthStatus.path("leaseGranted").asBoolean())
+                .as(
+                        "s4's write lease as the map naming it is published (%d ms left)",
+                        fourthStatus.path("leaseRemainingMillis").asLong())
+                .isTrue();
         awaitMigrationDone();
         JsonNode view = JSON.readTree(cluster.admin("/admin/cluster").body());
         int s4Slots = 0;

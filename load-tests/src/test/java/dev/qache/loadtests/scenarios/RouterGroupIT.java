@@ -604,6 +604,13 @@ class RouterGroupIT {
                 .pollInterval(Duration.ofMillis(20))
                 .ignoreExceptions()
                 .until(() -> shardOf(view(followers.getFirst()), "s1").hasNonNull("handoff"));
+        // The group records the hand-off before the leader pauses the primary (CI: a write in
+        // between was taken): wait for the pause itself.
+        await().atMost(Duration.ofSeconds(10))
+                .pollInterval(Duration.ofMillis(20))
+                .until(() -> JSON.readTree(cluster.status(primary).body())
+                        .path("writesPaused")
+                        .asBoolean());
         assertThat(cluster.post(url, "{\"value\":2}").statusCode())
                 .as("the primary is paused by the hand-off")
                 .isNotEqualTo(204);

@@ -106,6 +106,8 @@ public class InternalRoutes {
         status.putAll(replication.status());
         long now = System.nanoTime();
         status.put("leaseRemainingMillis", lease.remainingMillis(now, ownership.epoch()));
+        // Whether a lease was granted at the map this node holds, lapsed since or not.
+        status.put("leaseGranted", lease.grantedAt(ownership.epoch()));
         status.put("leaseNonce", lease.issue(now));
         try {
             ctx.response()

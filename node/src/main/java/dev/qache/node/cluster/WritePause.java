@@ -51,6 +51,14 @@ public final class WritePause {
         paused = false;
     }
 
+    /**
+     * Whether a pause is in force, as a status answer reports it: one past its deadline still
+     * counts until the next write finds the lease valid and ends it (see {@link #paused}).
+     */
+    public boolean inForce() {
+        return paused;
+    }
+
     /** Whether writes are paused at {@code nowNanos}; {@code leaseValid}: the router still renews the lease. */
     public boolean paused(long nowNanos, boolean leaseValid) {
         if (!paused) {

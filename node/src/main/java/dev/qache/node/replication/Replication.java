@@ -494,6 +494,8 @@ public class Replication {
         status.put("previousEnd", log.previousEnd());
         status.put("backlogStart", log.startOffset());
         status.put("backlogBytes", log.capacity());
+        // A hand-off's pause: writes are refused (Qache-Refused: paused) until the map settles it.
+        status.put("writesPaused", pause.inForce());
         ReplicaLink following = link;
         if (following != null) {
             status.put("primary", following.primary());

@@ -37,5 +37,7 @@ class WritePauseTest {
             pause.end();
         }
         assertThat(pause.paused(now, lease)).as(scenario).isEqualTo(expected);
+        // What a status answer reports after that call: the pause as the write path left it.
+        assertThat(pause.inForce()).as(scenario + ": in force").isEqualTo(expected);
     }
 }
