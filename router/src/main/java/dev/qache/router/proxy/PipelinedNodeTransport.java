@@ -67,11 +67,17 @@ import org.jboss.logging.Logger;
  *   to: one writev per node per turn, however many requests the turn forwarded.
  * - Answers come back in the order of the calls (HTTP/1.1), so each connection keeps its calls in
  *   a queue. A call that times out fails at once but keeps its place; its answer, when it comes,
- *   is dropped. A connection that has answered nothing for twice a call's timeout while calls
- *   wait on it is closed (the node is gone or frozen); so is one that answers out of turn.
- * - Failures: a call that was never written (the connection could not be opened) fails with the
- *   ConnectException, which routing reads as "provably not applied"; a call lost with its
- *   connection, written or not yet answered, fails with a VertxException, outcome unknown.
+ *   is dropped. The connection is stalled when the oldest call still waiting on it has had no
+ *   answer for twice its own timeout, counted from when it was written or from the last answer,
+ *   whichever is later: then it is closed (the node is gone or frozen), and so is one that answers
+ *   out of turn. The oldest call's own timeout, not the one that just ran out: a hedged GET of
+ *   250 ms queued behind a slow write must not close the connection the write waits on. Checked
+ *   only once a call on it has timed out, and never while it is still connecting.
+ * - Failures: a call that was never written (the connection could not be opened, or was not open
+ *   before the call's timeout) fails with a ConnectException, which routing reads as "provably
+ *   not applied"; a call lost with its connection, written or not yet answered, fails with a
+ *   VertxException, outcome unknown. A connection is taken out of use before its calls fail, so a
+ *   call made from a failure's callback opens another.
  */
 final class PipelinedNodeTransport implements NodeTransport {
 
@@ -89,6 +95,8 @@ final class PipelinedNodeTransport implements NodeTransport {
     private final int maxAnswerBytes;
     private final int connectTimeoutMillis;
     private final ThreadLocal<Loop> loops = new ThreadLocal<>();
+    /** The event loop calls made off every event loop run on (tests, workers); created on first use. */
+    private volatile @org.jspecify.annotations.Nullable ContextInternal fallback;
 
     /**
      * @param authorization the {@code Authorization} header of every call, as it is now
@@ -132,14 +140,20 @@ final class PipelinedNodeTransport implements NodeTransport {
         // on one and hand the answer back on the caller's context.
         ContextInternal caller = vertx.getOrCreateContext();
         Promise<NodeAnswer> answer = caller.promise();
-        ContextInternal onLoop = vertx.createEventLoopContext();
-        onLoop.runOnContext(ignored -> loop(onLoop).send(call).onComplete(answer));
+        ContextInternal onLoop = fallback;
+        if (onLoop == null) {
+            onLoop = vertx.createEventLoopContext();
+            fallback = onLoop;
+        }
+        ContextInternal chosen = onLoop;
+        chosen.runOnContext(ignored -> loop(chosen).send(call).onComplete(answer));
         return answer.future();
     }
 
+    /** This event-loop thread's connections (a thread runs one Netty event loop). */
     private Loop loop(ContextInternal context) {
         Loop loop = loops.get();
-        if (loop == null || loop.eventLoop != context.nettyEventLoop()) {
+        if (loop == null) {
             loop = new Loop(context.nettyEventLoop());
             loops.set(loop);
         }
@@ -161,7 +175,7 @@ final class PipelinedNodeTransport implements NodeTransport {
         Future<NodeAnswer> send(NodeCall call) {
             NodeConnections node = nodes.computeIfAbsent(call.node(), address -> new NodeConnections(this, address));
             Promise<NodeAnswer> promise = ((ContextInternal) Vertx.currentContext()).promise();
-            node.pick().send(new Pending(promise, call), request(call));
+            node.pick().send(new Pending(promise, call, request(call)));
             return promise.future();
         }
 
@@ -252,7 +266,9 @@ final class PipelinedNodeTransport implements NodeTransport {
                     })
                     .connect(address.host(), address.port());
             connection.channel = connecting.channel();
-            connecting.addListener(done -> connection.connected(done.cause()));
+            // On this event loop, after the call that opened the connection is queued on it (a
+            // failed channel creation completes on another thread, or before connect returns).
+            connecting.addListener(done -> loop.eventLoop.execute(() -> connection.connected(done.cause())));
             return connection;
         }
     }
@@ -262,12 +278,17 @@ final class PipelinedNodeTransport implements NodeTransport {
 
         final Promise<NodeAnswer> promise;
         final NodeCall call;
+        final FullHttpRequest request;
         ScheduledFuture<?> timer;
+        /** When its request was written (nanoTime); 0 while the connection is being opened. */
+        long sentNanos;
+
         boolean over;
 
-        Pending(Promise<NodeAnswer> promise, NodeCall call) {
+        Pending(Promise<NodeAnswer> promise, NodeCall call, FullHttpRequest request) {
             this.promise = promise;
             this.call = call;
+            this.request = request;
         }
 
         void answer(NodeAnswer answer) {
@@ -293,62 +314,108 @@ final class PipelinedNodeTransport implements NodeTransport {
     private final class Connection extends SimpleChannelInboundHandler<FullHttpResponse> {
 
         final NodeConnections node;
+        /** Calls written and not answered, then (while connecting) calls not written yet, oldest first. */
         final ArrayDeque<Pending> inFlight = new ArrayDeque<>();
+
         Channel channel;
-        /** Requests of calls made before the connection was up; null once it is. */
-        List<FullHttpRequest> beforeConnected = new ArrayList<>();
+        /** Until the connection is up (or failed): calls wait in {@link #inFlight}, unwritten. */
+        boolean connecting = true;
 
         boolean unflushed;
         boolean closed;
-        /** When this connection last answered, or last got a call while none was waiting. */
-        long progressNanos = System.nanoTime();
+        /** Why it closed, once it has: what a call made on it after that fails with. */
+        @org.jspecify.annotations.Nullable
+        Throwable closeCause;
+        /** When this connection last answered (nanoTime); 0 before its first answer. */
+        long answeredNanos;
+        /** The stall check in waiting (see the class comment), if any. */
+        @org.jspecify.annotations.Nullable
+        ScheduledFuture<?> stallCheck;
 
         Connection(NodeConnections node) {
             this.node = node;
         }
 
-        void send(Pending pending, FullHttpRequest request) {
-            if (inFlight.isEmpty()) {
-                progressNanos = System.nanoTime();
+        void send(Pending pending) {
+            if (closed) {
+                pending.fail(closeCause);
+                return;
             }
             inFlight.add(pending);
             pending.timer = node.loop.eventLoop.schedule(
                     () -> timedOut(pending), pending.call.timeoutMillis(), TimeUnit.MILLISECONDS);
-            if (beforeConnected != null) {
-                beforeConnected.add(request);
-            } else {
-                channel.write(request, channel.voidPromise());
+            if (!connecting) {
+                pending.sentNanos = System.nanoTime();
+                channel.write(pending.request, channel.voidPromise());
                 node.loop.written(this);
             }
         }
 
         void connected(Throwable failure) {
-            List<FullHttpRequest> queued = beforeConnected;
-            beforeConnected = null;
+            connecting = false;
             if (failure != null) {
                 // Nothing was written: each call provably took nothing (routing may retry a write).
                 closed(failure);
                 return;
             }
-            for (FullHttpRequest request : queued) {
-                channel.write(request, channel.voidPromise());
+            long now = System.nanoTime();
+            for (Pending pending : inFlight) {
+                pending.sentNanos = now;
+                channel.write(pending.request, channel.voidPromise());
             }
             channel.flush();
         }
 
         private void timedOut(Pending pending) {
+            if (pending.over) {
+                return;
+            }
+            if (connecting) {
+                // Never written: it leaves the queue, provably not applied.
+                inFlight.remove(pending);
+                pending.fail(new java.net.ConnectException("no connection to " + node.node + " within "
+                        + pending.call.timeoutMillis() + " ms to send " + pending.call.method() + " "
+                        + pending.call.uri()));
+                return;
+            }
             pending.fail(new TimeoutException("no answer from " + node.node + " within " + pending.call.timeoutMillis()
                     + " ms to " + pending.call.method() + " " + pending.call.uri()));
-            long silentNanos = System.nanoTime() - progressNanos;
-            if (!closed && silentNanos > TimeUnit.MILLISECONDS.toNanos(2 * pending.call.timeoutMillis())) {
-                close("no answer from " + node.node + " for " + silentNanos / 1_000_000 + " ms");
+            checkStall();
+        }
+
+        /**
+         * Closes the connection if it is stalled (see the class comment), or checks again when it
+         * would be: while calls wait on it, once one has timed out.
+         */
+        private void checkStall() {
+            if (closed || connecting || stallCheck != null) {
+                return;
             }
+            Pending oldest = inFlight.peek();
+            if (oldest == null) {
+                return;
+            }
+            long since = answeredNanos != 0 && answeredNanos - oldest.sentNanos > 0 ? answeredNanos : oldest.sentNanos;
+            long silentNanos = System.nanoTime() - since;
+            long allowedNanos = TimeUnit.MILLISECONDS.toNanos(2 * oldest.call.timeoutMillis());
+            if (silentNanos >= allowedNanos) {
+                close("no answer from " + node.node + " for " + silentNanos / 1_000_000 + " ms to a call of "
+                        + oldest.call.timeoutMillis() + " ms");
+                return;
+            }
+            stallCheck = node.loop.eventLoop.schedule(
+                    () -> {
+                        stallCheck = null;
+                        checkStall();
+                    },
+                    allowedNanos - silentNanos,
+                    TimeUnit.NANOSECONDS);
         }
 
         @Override
         protected void channelRead0(ChannelHandlerContext context, FullHttpResponse response) {
             Pending pending = inFlight.poll();
-            progressNanos = System.nanoTime();
+            answeredNanos = System.nanoTime();
             if (pending == null) {
                 LOG.warnf("%s answered a call the router did not make: closing the connection", node.node);
                 close(node.node + " answered out of turn");
@@ -399,16 +466,18 @@ final class PipelinedNodeTransport implements NodeTransport {
                 return;
             }
             closed = true;
+            closeCause = cause;
             node.open.remove(this);
             if (node.loop.unflushed.remove(this)) {
                 unflushed = false;
             }
+            if (stallCheck != null) {
+                stallCheck.cancel(false);
+                stallCheck = null;
+            }
             Pending pending;
             while ((pending = inFlight.poll()) != null) {
                 pending.fail(cause);
-            }
-            if (beforeConnected != null) {
-                beforeConnected = null;
             }
         }
     }

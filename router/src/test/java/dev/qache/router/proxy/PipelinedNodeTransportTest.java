@@ -129,6 +129,21 @@ class PipelinedNodeTransportTest {
 
     @ParameterizedTest(name = "native transport {0}")
     @ValueSource(booleans = {false, true})
+    void aConnectionThatFailsAtOnce_failsItsCallAtOnce(boolean nativeTransport) throws Exception {
+        PipelinedNodeTransport transport = start(nativeTransport, 16, 4, (request, answers) -> answers.ok("x"));
+        NodeCall call = new NodeCall("127.0.0.1:0", HttpMethod.GET, "/k", null, null, 5000, 1, true);
+
+        long sent = System.nanoTime();
+        Throwable failure = failure(send(transport, call));
+
+        assertThat(failure).isInstanceOf(ConnectException.class);
+        assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sent))
+                .as("failed with the connection, not at its timeout")
+                .isLessThan(4000);
+    }
+
+    @ParameterizedTest(name = "native transport {0}")
+    @ValueSource(booleans = {false, true})
     void aCallLostWithItsConnectionFailsAsUnknown_andTheNextOpensAnother(boolean nativeTransport) throws Exception {
         PipelinedNodeTransport transport = start(nativeTransport, 16, 4, (request, answers) -> {
             if (request.uri.equals("/drop")) {
@@ -151,23 +166,99 @@ class PipelinedNodeTransportTest {
 
     @ParameterizedTest(name = "native transport {0}")
     @ValueSource(booleans = {false, true})
-    void aConnectionSilentForTwiceTheTimeoutIsClosed(boolean nativeTransport) throws Exception {
+    void aConnectionSilentForTwiceItsOldestCallsTimeoutIsClosed(boolean nativeTransport) throws Exception {
         PipelinedNodeTransport transport = start(nativeTransport, 16, 4, (request, answers) -> {
             if (!request.uri.startsWith("/hang")) {
                 answers.ok(request.uri);
             }
         });
 
-        // Two calls of 60 ms on the same connection, one after the other, neither answered: at the
-        // second's timeout the connection has said nothing for more than 120 ms.
-        for (int i = 0; i < 2; i++) {
-            assertThat(failure(send(transport, get("/hang" + i, 60)))).isInstanceOf(TimeoutException.class);
-        }
+        // A call of 60 ms, unanswered, then one of 5 s behind it on the same connection: once the
+        // first has waited 120 ms the connection is stalled, and the second is lost with it.
+        Future<NodeAnswer> first = send(transport, get("/hang0", 60));
+        assertThat(failure(first)).isInstanceOf(TimeoutException.class);
+        long sent = System.nanoTime();
+        Throwable second = failure(send(transport, get("/hang1", 5000)));
+        long failedAfterMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sent);
         NodeAnswer next = await(send(transport, get("/k", 2000)));
 
+        assertThat(second)
+                .as("written, so it may have been applied")
+                .isInstanceOf(VertxException.class)
+                .isNotInstanceOf(ConnectException.class)
+                .hasMessageContaining("no answer from");
+        assertThat(failedAfterMillis)
+                .as("lost with the stalled connection, not at its own timeout")
+                .isLessThan(4000);
         assertThat(body(next)).isEqualTo("/k");
         assertThat(node.connections).as("the silent connection was replaced").hasSize(2);
         assertThat(node.requestsOn(0)).containsExactly("/hang0", "/hang1");
+    }
+
+    @ParameterizedTest(name = "native transport {0}")
+    @ValueSource(booleans = {false, true})
+    void aHedgedCallTimingOutBehindASlowOne_leavesItsConnectionOpen_andACallFromItsCallbackIsAnswered(
+            boolean nativeTransport) throws Exception {
+        // The node answers in order: /slow after 400 ms, then /hedge (late, dropped), then any
+        // call that came meanwhile.
+        List<Runnable> deferred = new ArrayList<>();
+        boolean[] slowAnswered = {false};
+        PipelinedNodeTransport transport = start(nativeTransport, 16, 4, (request, answers) -> {
+            synchronized (deferred) {
+                switch (request.uri) {
+                    case "/slow" ->
+                        nodeVertx.setTimer(400, id -> {
+                            synchronized (deferred) {
+                                answers.ok("slow");
+                                answers.ok("hedge");
+                                slowAnswered[0] = true;
+                                deferred.forEach(Runnable::run);
+                            }
+                        });
+                    case "/hedge" -> {}
+                    default -> {
+                        if (slowAnswered[0]) {
+                            answers.ok(request.uri);
+                        } else {
+                            deferred.add(() -> answers.ok(request.uri));
+                        }
+                    }
+                }
+            }
+        });
+
+        // The slow write waits 2 s at most; 150 ms later a hedged read of 60 ms goes behind it, and
+        // the read's failure callback makes the next call, as routing's retry does.
+        Promise<Future<NodeAnswer>> retried = Promise.promise();
+        Future<NodeAnswer> slow = onEventLoop(() -> {
+            Future<NodeAnswer> call = send(transport, post("/slow", "1"));
+            vertx.setTimer(
+                    150,
+                    id -> send(transport, get("/hedge", 60))
+                            .onFailure(timedOut -> retried.complete(send(transport, get("/retry", 2000)))));
+            return call;
+        });
+
+        assertThat(body(await(slow)))
+                .as("the hedged call's timeout left the slow call's connection open")
+                .isEqualTo("slow");
+        assertThat(body(await(await(retried.future()))))
+                .as("the call made from the timed-out call's callback")
+                .isEqualTo("/retry");
+        assertThat(node.connections).hasSize(1);
+    }
+
+    @ParameterizedTest(name = "native transport {0}")
+    @ValueSource(booleans = {false, true})
+    void aConnectionWhoseCallsAllTimedOutIsClosed_withoutAnotherCall(boolean nativeTransport) throws Exception {
+        PipelinedNodeTransport transport = start(nativeTransport, 16, 4, (request, answers) -> {});
+
+        assertThat(failure(send(transport, get("/hang", 60)))).isInstanceOf(TimeoutException.class);
+
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(5))
+                .untilAsserted(
+                        () -> assertThat(node.closed).as("closed by the router").containsExactly(0));
     }
 
     @ParameterizedTest(name = "native transport {0}")
@@ -251,6 +342,8 @@ class PipelinedNodeTransportTest {
 
         final NetServer server;
         final List<Integer> connections = new CopyOnWriteArrayList<>();
+        /** Connections the other side closed. */
+        final List<Integer> closed = new CopyOnWriteArrayList<>();
         /** Requests found in each read of every connection, in order. */
         final List<Integer> reads = new CopyOnWriteArrayList<>();
 
@@ -262,6 +355,7 @@ class PipelinedNodeTransportTest {
                 connections.add(id);
                 uris.put(id, new CopyOnWriteArrayList<>());
                 Answers answers = new Answers(socket);
+                socket.closeHandler(ignored -> closed.add(id));
                 StringBuilder pending = new StringBuilder();
                 socket.handler(bytes -> {
                     pending.append(bytes.toString(StandardCharsets.ISO_8859_1));
