@@ -68,11 +68,13 @@ import org.jboss.logging.Logger;
  * - Answers come back in the order of the calls (HTTP/1.1), so each connection keeps its calls in
  *   a queue. A call that times out fails at once but keeps its place; its answer, when it comes,
  *   is dropped. The connection is stalled when the oldest call still waiting on it has had no
- *   answer for twice its own timeout, counted from when it was written or from the last answer,
- *   whichever is later: then it is closed (the node is gone or frozen), and so is one that answers
- *   out of turn. The oldest call's own timeout, not the one that just ran out: a hedged GET of
- *   250 ms queued behind a slow write must not close the connection the write waits on. Checked
- *   only once a call on it has timed out, and never while it is still connecting.
+ *   answer for twice the longest timeout of the calls waiting on it, counted from when the oldest
+ *   was written or from the last answer, whichever is later: then it is closed (the node is gone
+ *   or frozen), and so is one that answers out of turn. The longest timeout, not the one that
+ *   just ran out nor the oldest call's: a hedged GET of 250 ms must close neither the connection
+ *   a slow write waits on behind it nor the one the GET sent again to the same primary (after a
+ *   replica in a full sync declined it) waits on behind it. Checked only once a call on it has
+ *   timed out, and never while it is still connecting.
  * - Failures: a call that was never written (the connection could not be opened, or was not open
  *   before the call's timeout) fails with a ConnectException, which routing reads as "provably
  *   not applied"; a call lost with its connection, written or not yet answered, fails with a
@@ -397,10 +399,14 @@ final class PipelinedNodeTransport implements NodeTransport {
             }
             long since = answeredNanos != 0 && answeredNanos - oldest.sentNanos > 0 ? answeredNanos : oldest.sentNanos;
             long silentNanos = System.nanoTime() - since;
-            long allowedNanos = TimeUnit.MILLISECONDS.toNanos(2 * oldest.call.timeoutMillis());
+            long longestMillis = 0;
+            for (Pending waiting : inFlight) {
+                longestMillis = Math.max(longestMillis, waiting.call.timeoutMillis());
+            }
+            long allowedNanos = TimeUnit.MILLISECONDS.toNanos(2 * longestMillis);
             if (silentNanos >= allowedNanos) {
-                close("no answer from " + node.node + " for " + silentNanos / 1_000_000 + " ms to a call of "
-                        + oldest.call.timeoutMillis() + " ms");
+                close("no answer from " + node.node + " for " + silentNanos / 1_000_000 + " ms, calls of up to "
+                        + longestMillis + " ms waiting");
                 return;
             }
             stallCheck = node.loop.eventLoop.schedule(
