@@ -9,9 +9,9 @@ import dev.qache.node.migration.SlotTransfer;
 import dev.qache.node.replication.Replication;
 import dev.qache.node.security.Credentials;
 import dev.qache.node.store.Store;
-import dev.qache.node.store.StoreStats;
 import dev.qache.protocol.Fencing;
 import dev.qache.protocol.MapDocument;
+import dev.qache.protocol.NodeStatus;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.buffer.Buffer;
@@ -21,8 +21,6 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Singleton;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import org.jboss.logging.Logger;
 
 /**
@@ -93,22 +91,7 @@ public class InternalRoutes {
 
     private void status(RoutingContext ctx) {
         grantLease(ctx);
-        Map<String, Object> status = new LinkedHashMap<>();
-        status.put("self", ownership.self());
-        status.put("epoch", ownership.epoch());
-        status.put("shard", ownership.shardId());
-        StoreStats stats = store.stats();
-        status.put("keys", stats.keys());
-        status.put("memoryUsedBytes", stats.usedBytes());
-        status.put("memoryLimitBytes", stats.limitBytes());
-        status.put("hits", stats.hits());
-        status.put("misses", stats.misses());
-        status.putAll(replication.status());
-        long now = System.nanoTime();
-        status.put("leaseRemainingMillis", lease.remainingMillis(now, ownership.epoch()));
-        // Whether a lease was granted at the map this node holds, lapsed since or not.
-        status.put("leaseGranted", lease.grantedAt(ownership.epoch()));
-        status.put("leaseNonce", lease.issue(now));
+        NodeStatus status = replication.status(System.nanoTime());
         try {
             ctx.response()
                     .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")

@@ -13,6 +13,7 @@ import dev.qache.node.store.KeyHash;
 import dev.qache.node.store.Store;
 import dev.qache.protocol.Fencing;
 import dev.qache.protocol.SlotCopy;
+import dev.qache.protocol.SlotImported;
 import dev.qache.protocol.Slots;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -383,9 +384,8 @@ public class SlotTransfer {
         run.ctx
                 .response()
                 .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-                .end("{\"keys\":" + run.keys + ",\"bytes\":" + run.bytes + ",\"attempt\":" + run.attempt
-                        + ",\"replicationId\":\"" + replication.history() + "\",\"offset\":"
-                        + replication.offset() + "}");
+                .end(io.vertx.core.json.Json.encodeToBuffer(new SlotImported(
+                        run.keys, run.bytes, run.attempt, replication.history(), replication.offset())));
     }
 
     private static void superseded(Run run) {

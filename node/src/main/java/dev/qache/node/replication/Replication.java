@@ -10,7 +10,10 @@ import dev.qache.node.config.NodeConfig;
 import dev.qache.node.security.Credentials;
 import dev.qache.node.store.ChangeListener;
 import dev.qache.node.store.Store;
+import dev.qache.node.store.StoreStats;
+import dev.qache.protocol.HandedOff;
 import dev.qache.protocol.MapDocument;
+import dev.qache.protocol.NodeStatus;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -24,9 +27,7 @@ import io.vertx.ext.web.RoutingContext;
 import jakarta.annotation.PreDestroy;
 import jakarta.inject.Singleton;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -454,7 +455,7 @@ public class Replication {
                 LOG.infof("hand-off: %s has every write up to offset %d; writes stay paused", to, finalOffset[0]);
                 ctx.response()
                         .putHeader("Content-Type", "application/json")
-                        .end("{\"offset\":" + finalOffset[0] + ",\"replicationId\":\"" + history[0] + "\"}");
+                        .end(io.vertx.core.json.Json.encodeToBuffer(new HandedOff(finalOffset[0], history[0])));
             } else if (late) {
                 vertx.cancelTimer(id);
                 pause.end();
@@ -481,43 +482,55 @@ public class Replication {
         ctx.response().setStatusCode(204).end();
     }
 
-    /** This node's replication state, for {@code GET /_internal/status}. */
-    public Map<String, Object> status() {
-        Map<String, Object> status = new LinkedHashMap<>();
-        status.put("role", ownership.role().name().toLowerCase(java.util.Locale.ROOT));
+    /**
+     * This node's state for {@code GET /_internal/status}: its map, its store, its replication and
+     * its write lease, read at {@code nowNanos}. Issues the nonce the next lease grant must name.
+     */
+    public NodeStatus status(long nowNanos) {
         // A replica in a full sync holds no complete history: it reports none, and offset 0.
         boolean complete = ownership.role() != Role.REPLICA || synced.get();
-        status.put("synced", complete);
-        status.put("replicationId", complete ? log.replicationId() : ReplicationLog.NO_HISTORY);
-        status.put("offset", complete ? log.offset() : 0);
-        status.put("previousId", log.previousId());
-        status.put("previousEnd", log.previousEnd());
-        status.put("backlogStart", log.startOffset());
-        status.put("backlogBytes", log.capacity());
-        // A hand-off's pause: writes are refused (Qache-Refused: paused) until the map settles it.
-        status.put("writesPaused", pause.inForce());
         ReplicaLink following = link;
-        if (following != null) {
-            status.put("primary", following.primary());
-            status.put("link", following.state().name().toLowerCase(java.util.Locale.ROOT));
-        }
-        List<Map<String, Object>> replicas = new ArrayList<>();
+        List<NodeStatus.ReplicaSession> replicas = new ArrayList<>();
         for (PrimarySession session : sessions) {
-            Map<String, Object> r = new LinkedHashMap<>();
-            r.put("address", session.replica());
-            r.put("acknowledgedOffset", session.acknowledged());
-            r.put("lagBytes", session.lagBytes());
-            r.put("syncing", session.syncing());
-            r.put("bufferedBytes", session.bufferedBytes());
-            replicas.add(r);
+            replicas.add(new NodeStatus.ReplicaSession(
+                    session.replica(),
+                    session.acknowledged(),
+                    session.lagBytes(),
+                    session.syncing(),
+                    session.bufferedBytes()));
         }
-        status.put("replicas", replicas);
-        status.put("fullSyncsReceived", metrics.fullSyncsReceived());
-        status.put("partialSyncsReceived", metrics.partialSyncsReceived());
-        status.put("fullSyncsServed", metrics.fullSyncsServed());
-        status.put("partialSyncsServed", metrics.partialSyncsServed());
-        status.put("lagP99Micros", metrics.lagMicros(0.99));
-        return status;
+        long epoch = ownership.epoch();
+        StoreStats stats = store.stats();
+        return new NodeStatus(
+                ownership.self(),
+                epoch,
+                ownership.shardId(),
+                stats.keys(),
+                stats.usedBytes(),
+                stats.limitBytes(),
+                stats.hits(),
+                stats.misses(),
+                ownership.role().name().toLowerCase(java.util.Locale.ROOT),
+                complete,
+                complete ? log.replicationId() : ReplicationLog.NO_HISTORY,
+                complete ? log.offset() : 0,
+                log.previousId(),
+                log.previousEnd(),
+                log.startOffset(),
+                log.capacity(),
+                // A hand-off's pause: writes are refused (Qache-Refused: paused) until the map settles it.
+                pause.inForce(),
+                following == null ? null : following.primary(),
+                following == null ? null : following.state().name().toLowerCase(java.util.Locale.ROOT),
+                replicas,
+                metrics.fullSyncsReceived(),
+                metrics.partialSyncsReceived(),
+                metrics.fullSyncsServed(),
+                metrics.partialSyncsServed(),
+                metrics.lagMicros(0.99),
+                lease.remainingMillis(nowNanos, epoch),
+                lease.grantedAt(epoch),
+                lease.issue(nowNanos));
     }
 
     @PreDestroy

@@ -89,6 +89,39 @@ class FencingResourceTest {
         return request.post("/" + MINE).then().extract().statusCode();
     }
 
+    /**
+     * The status answer is a {@link dev.qache.protocol.NodeStatus} as the router reads it: every
+     * member of the record, no other (the nullable ones only when known), and it reads back.
+     */
+    @Test
+    @Order(0)
+    void theStatusAnswer_isANodeStatus() throws Exception {
+        String body = internal()
+                .get("/_internal/status")
+                .then()
+                .statusCode(200)
+                .extract()
+                .asString();
+        com.fasterxml.jackson.databind.JsonNode json = new ObjectMapper().readTree(body);
+        java.util.Set<String> names = new java.util.TreeSet<>();
+        json.fieldNames().forEachRemaining(names::add);
+        java.util.Set<String> members = new java.util.TreeSet<>();
+        for (java.lang.reflect.RecordComponent component : dev.qache.protocol.NodeStatus.class.getRecordComponents()) {
+            members.add(component.getName());
+        }
+        java.util.Set<String> onlyWhenKnown = java.util.Set.of("self", "shard", "primary", "link");
+
+        org.assertj.core.api.Assertions.assertThat(members).containsAll(names);
+        org.assertj.core.api.Assertions.assertThat(names)
+                .containsAll(members.stream()
+                        .filter(member -> !onlyWhenKnown.contains(member))
+                        .toList());
+        org.assertj.core.api.Assertions.assertThat(new ObjectMapper()
+                        .readValue(body, dev.qache.protocol.NodeStatus.class)
+                        .role())
+                .isEqualTo(json.get("role").asText());
+    }
+
     @Test
     @Order(1)
     void primaryWithoutLease_refusesWritesAndReplicas_servesReads() throws Exception {

@@ -2,6 +2,7 @@ package dev.qache.router.admin;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.qache.protocol.MapDocument;
+import dev.qache.protocol.NodeStatus;
 import dev.qache.protocol.Problems;
 import dev.qache.router.cluster.ClusterMap;
 import dev.qache.router.cluster.ClusterMapJson;
@@ -23,7 +24,6 @@ import dev.qache.router.migration.MigrationRunner;
 import dev.qache.router.security.AdminTokenIdentityProvider;
 import io.smallrye.common.annotation.Blocking;
 import io.smallrye.common.annotation.NonBlocking;
-import io.vertx.core.json.JsonObject;
 import jakarta.annotation.security.RolesAllowed;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
@@ -165,8 +165,8 @@ public class AdminResource {
         Map<String, Integer> counts = map.slots().map(s -> s.counts()).orElse(Map.of());
         List<ShardView> shards = new ArrayList<>();
         for (Shard shard : map.shards().values()) {
-            JsonObject primary = monitor.status(shard.primary());
-            Long primaryOffset = primary == null ? null : primary.getLong("offset");
+            NodeStatus primary = monitor.status(shard.primary());
+            Long primaryOffset = primary == null ? null : primary.offset();
             List<NodeView> nodes = new ArrayList<>();
             nodes.add(view(shard.primary(), "primary", null));
             shard.replicas().forEach(r -> nodes.add(view(r, "replica", primaryOffset)));
@@ -199,7 +199,7 @@ public class AdminResource {
     }
 
     private NodeView view(String address, String role, Long primaryOffset) {
-        JsonObject status = monitor.status(address);
+        NodeStatus status = monitor.status(address);
         String health = monitor.health(address).name().toLowerCase(Locale.ROOT);
         if (status == null) {
             return new NodeView(
@@ -218,23 +218,23 @@ public class AdminResource {
                     null,
                     null);
         }
-        Long offset = status.getLong("offset");
-        Long lag = primaryOffset == null || offset == null ? null : Math.max(0, primaryOffset - offset);
+        long offset = status.offset();
+        Long lag = primaryOffset == null ? null : Math.max(0, primaryOffset - offset);
         return new NodeView(
                 address,
                 role,
                 health,
-                status.getString("role"),
+                status.role(),
                 offset,
                 role.equals("replica") ? lag : null,
-                status.getString("link"),
-                status.getLong("keys"),
-                status.getLong("memoryUsedBytes"),
-                status.getLong("memoryLimitBytes"),
-                status.getLong("hits"),
-                status.getLong("misses"),
-                status.getLong("epoch"),
-                status.getLong("leaseRemainingMillis"));
+                status.link(),
+                status.keys(),
+                status.memoryUsedBytes(),
+                status.memoryLimitBytes(),
+                status.hits(),
+                status.misses(),
+                status.epoch(),
+                status.leaseRemainingMillis());
     }
 
     /**

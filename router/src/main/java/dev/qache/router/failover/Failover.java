@@ -1,6 +1,8 @@
 package dev.qache.router.failover;
 
 import dev.qache.protocol.Fencing;
+import dev.qache.protocol.HandedOff;
+import dev.qache.protocol.NodeStatus;
 import dev.qache.router.cluster.ClusterMap;
 import dev.qache.router.cluster.ClusterState;
 import dev.qache.router.cluster.Promoted;
@@ -13,7 +15,6 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.StartupEvent;
 import io.vertx.core.Vertx;
-import io.vertx.core.json.JsonObject;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Singleton;
@@ -196,7 +197,7 @@ public class Failover {
         List<String> nodes = new ArrayList<>(shard.replicas());
         nodes.add(shard.primary());
         for (String node : nodes) {
-            JsonObject status = monitor.status(node);
+            NodeStatus status = monitor.status(node);
             if (status != null) {
                 statuses.put(node, toStatus(status));
             }
@@ -204,17 +205,17 @@ public class Failover {
         return statuses;
     }
 
-    /** A node's status JSON as {@link Promotion} reads it; members it lacks read as "nothing known". */
-    static Promotion.Status toStatus(JsonObject status) {
+    /** A node's status as {@link Promotion} reads it. */
+    static Promotion.Status toStatus(NodeStatus status) {
         return new Promotion.Status(
-                status.getString("role", "none"),
-                status.getLong("epoch", -1L),
-                status.getBoolean("synced", false),
-                status.getString("primary"),
-                status.getString("replicationId", ""),
-                status.getString("previousId", ""),
-                status.getLong("previousEnd", -1L),
-                status.getLong("offset", 0L));
+                status.role(),
+                status.epoch(),
+                status.synced(),
+                status.primary(),
+                status.replicationId(),
+                status.previousId(),
+                status.previousEnd(),
+                status.offset());
     }
 
     private java.util.Map<String, Health> healths(Shard shard) {
@@ -388,9 +389,9 @@ public class Failover {
         String best = null;
         long bestOffset = -1;
         for (String replica : shard.replicas()) {
-            JsonObject status = fetch(replica);
-            if (status != null && "replica".equals(status.getString("role"))) {
-                long offset = status.getLong("offset", -1L);
+            NodeStatus status = fetch(replica);
+            if (status != null && status.inReplicaRole()) {
+                long offset = status.offset();
                 if (offset > bestOffset) {
                     best = replica;
                     bestOffset = offset;
@@ -400,7 +401,7 @@ public class Failover {
         return best;
     }
 
-    private @Nullable JsonObject fetch(String node) {
+    private @Nullable NodeStatus fetch(String node) {
         try {
             return monitor.fetchStatus(node)
                     .toCompletionStage()
@@ -468,7 +469,7 @@ public class Failover {
             throw new PromotionException(
                     503, "the routers' group did not record the hand-off of shard " + shard.id() + "; nothing changed");
         }
-        JsonObject done;
+        HandedOff done;
         try {
             done = monitor.handoff(shard.primary(), replica, config.catchUpTimeout())
                     .toCompletionStage()
@@ -489,7 +490,7 @@ public class Failover {
         }
         try {
             // The map that promotes the replica ends the hand-off in the group's state too.
-            return switchRoles(shard, replica, "forced, caught up to offset " + done.getLong("offset"));
+            return switchRoles(shard, replica, "forced, caught up to offset " + done.offset());
         } catch (RuntimeException e) {
             callOff(shard);
             throw e;

@@ -2,8 +2,11 @@ package dev.qache.router.failover;
 
 import dev.qache.edge.ClusterTls;
 import dev.qache.protocol.Fencing;
+import dev.qache.protocol.HandedOff;
+import dev.qache.protocol.NodeStatus;
 import dev.qache.router.cluster.ClusterMap;
 import dev.qache.router.cluster.ClusterState;
+import dev.qache.router.cluster.NodeJson;
 import dev.qache.router.cluster.Shard;
 import dev.qache.router.config.RouterConfig;
 import dev.qache.router.failover.FailureDetector.Health;
@@ -18,7 +21,6 @@ import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
-import io.vertx.core.json.JsonObject;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Singleton;
 import java.util.ArrayList;
@@ -48,7 +50,7 @@ public class NodeMonitor {
     private final HttpClient client;
     private final FailureDetector detector;
     private final Map<String, Health> health = new ConcurrentHashMap<>();
-    private final Map<String, JsonObject> statuses = new ConcurrentHashMap<>();
+    private final Map<String, NodeStatus> statuses = new ConcurrentHashMap<>();
     private final long startedNanos = System.nanoTime();
     private final List<Consumer<Transition>> listeners = new CopyOnWriteArrayList<>();
 
@@ -151,9 +153,8 @@ public class NodeMonitor {
      * {@link LeaseScope}); the current epoch when the node has not said.
      */
     private long grantEpoch(String node) {
-        JsonObject status = statuses.get(node);
-        Object epoch = status == null ? null : status.getValue("epoch");
-        return epoch instanceof Number n ? n.longValue() : cluster.current().epoch();
+        NodeStatus status = statuses.get(node);
+        return status == null ? cluster.current().epoch() : status.epoch();
     }
 
     /**
@@ -184,14 +185,13 @@ public class NodeMonitor {
      * grant is sent now; null when the node has not answered yet.
      */
     public String leaseNonce(String node) {
-        JsonObject status = statuses.get(node);
+        NodeStatus status = statuses.get(node);
         Long answered = answeredNanos.get(node);
-        Object nonce = status == null ? null : status.getValue("leaseNonce");
-        if (!(nonce instanceof Number n) || answered == null) {
+        if (status == null || answered == null) {
             return null;
         }
         leaseSent.merge(node, answered, Math::max);
-        return Long.toString(n.longValue());
+        return Long.toString(status.leaseNonce());
     }
 
     /** How long this router's monitor has been running. */
@@ -200,17 +200,17 @@ public class NodeMonitor {
     }
 
     /** The node's last answered status, or null if it never answered. */
-    public JsonObject status(String node) {
+    public @org.jspecify.annotations.Nullable NodeStatus status(String node) {
         return statuses.get(node);
     }
 
     /** Asks a node for its status now, outside the probe schedule (for a forced promotion). */
-    public Future<JsonObject> fetchStatus(String node) {
+    public Future<NodeStatus> fetchStatus(String node) {
         return fetchStatus(node, config.probeTimeout().toMillis());
     }
 
     /** {@link #fetchStatus(String)} with its own timeout (a node just started answers slowly at first). */
-    public Future<JsonObject> fetchStatus(String node, long timeoutMillis) {
+    public Future<NodeStatus> fetchStatus(String node, long timeoutMillis) {
         return fetchStatus(node, timeoutMillis, false);
     }
 
@@ -292,7 +292,7 @@ public class NodeMonitor {
     }
 
     /** Records a status answer of {@code node}, received now. */
-    private void answered(String node, JsonObject status) {
+    private void answered(String node, NodeStatus status) {
         answeredNanos.put(node, System.nanoTime());
         statuses.put(node, status);
     }
@@ -307,7 +307,7 @@ public class NodeMonitor {
     }
 
     /** A status call; {@code grant}: it also grants the lease the policy allows (see {@link #addLease}). */
-    private Future<JsonObject> fetchStatus(String node, long timeoutMillis, boolean grant) {
+    private Future<NodeStatus> fetchStatus(String node, long timeoutMillis, boolean grant) {
         int colon = node.lastIndexOf(':');
         RequestOptions request = new RequestOptions()
                 .setMethod(HttpMethod.GET)
@@ -324,7 +324,8 @@ public class NodeMonitor {
                     if (response.statusCode() != 200) {
                         return Future.failedFuture("status " + response.statusCode());
                     }
-                    return response.body().map(body -> body.toJsonObject());
+                    return response.body()
+                            .map(body -> NodeJson.read(body.getBytes(), NodeStatus.class, "status answer"));
                 }));
     }
 
@@ -332,7 +333,7 @@ public class NodeMonitor {
      * Asks {@code primary} to hand its shard to {@code replica} (POST /_internal/handoff): the
      * future has the final offset once the replica holds it, and fails otherwise.
      */
-    public Future<JsonObject> handoff(String primary, String replica, java.time.Duration timeout) {
+    public Future<HandedOff> handoff(String primary, String replica, java.time.Duration timeout) {
         int colon = primary.lastIndexOf(':');
         RequestOptions request = new RequestOptions()
                 .setMethod(HttpMethod.POST)
@@ -345,7 +346,8 @@ public class NodeMonitor {
                 .compose(r -> r.send()
                         .compose(response -> response.body()
                                 .compose(body -> response.statusCode() == 200
-                                        ? Future.succeededFuture(body.toJsonObject())
+                                        ? Future.succeededFuture(
+                                                NodeJson.read(body.getBytes(), HandedOff.class, "hand-off answer"))
                                         : Future.failedFuture(response.statusCode() + " " + body))));
     }
 

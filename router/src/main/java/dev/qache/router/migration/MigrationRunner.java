@@ -2,8 +2,11 @@ package dev.qache.router.migration;
 
 import dev.qache.edge.ClusterTls;
 import dev.qache.protocol.Fencing;
+import dev.qache.protocol.NodeStatus;
+import dev.qache.protocol.SlotImported;
 import dev.qache.router.cluster.ClusterMap;
 import dev.qache.router.cluster.ClusterState;
+import dev.qache.router.cluster.NodeJson;
 import dev.qache.router.cluster.Shard;
 import dev.qache.router.config.RouterConfig;
 import dev.qache.router.control.ControlPlane;
@@ -24,7 +27,6 @@ import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
-import io.vertx.core.json.JsonObject;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Singleton;
 import java.util.ArrayList;
@@ -251,11 +253,11 @@ public class MigrationRunner {
             if (copied == null || target == null || !copied.target().equals(target.id())) {
                 continue;
             }
-            JsonObject status = monitor.status(target.primary());
+            NodeStatus status = monitor.status(target.primary());
             if (!copied.node().equals(target.primary())
                     || status == null
-                    || !copied.history().equals(status.getString("replicationId", ""))
-                    || status.getLong("offset", 0L) < copied.offset()) {
+                    || !copied.history().equals(status.replicationId())
+                    || status.offset() < copied.offset()) {
                 continue;
             }
             if (next.resumed(
@@ -351,14 +353,14 @@ public class MigrationRunner {
             }
             List<Migration.Replica> list = new ArrayList<>();
             for (String replica : target.replicas()) {
-                JsonObject status = monitor.status(replica);
+                NodeStatus status = monitor.status(replica);
                 boolean answering = monitor.health(replica) != FailureDetector.Health.DOWN && status != null;
                 list.add(new Migration.Replica(
                         replica,
                         answering,
-                        status != null && status.getBoolean("synced", false),
-                        status == null ? "" : status.getString("replicationId", ""),
-                        status == null ? 0 : status.getLong("offset", 0L)));
+                        status != null && status.synced(),
+                        status == null ? "" : status.replicationId(),
+                        status == null ? 0 : status.offset()));
             }
             replicas.put(shard, list);
         }
@@ -389,15 +391,14 @@ public class MigrationRunner {
                             if (response.statusCode() != 200) {
                                 throw new IllegalStateException(response.statusCode() + " " + body);
                             }
-                            return new JsonObject(body);
+                            return NodeJson.read(body.getBytes(), SlotImported.class, "import answer");
                         })))
                 .onComplete(result -> {
                     if (result.succeeded()) {
-                        JsonObject copied = result.result();
-                        Migration.Mark mark =
-                                new Migration.Mark(copied.getString("replicationId", ""), copied.getLong("offset", 0L));
-                        long keys = copied.getLong("keys");
-                        long bytes = copied.getLong("bytes");
+                        SlotImported copied = result.result();
+                        Migration.Mark mark = new Migration.Mark(copied.replicationId(), copied.offset());
+                        long keys = copied.keys();
+                        long bytes = copied.bytes();
                         if (m.copied(move.slot(), move.attempt(), keys, bytes, mark, System.nanoTime())
                                 && m == current) {
                             unrecorded.add(new CopiedSlot(

@@ -1,6 +1,7 @@
 package dev.qache.router.proxy;
 
 import dev.qache.protocol.Fencing;
+import dev.qache.protocol.NodeStatus;
 import dev.qache.router.cluster.ClusterState;
 import dev.qache.router.cluster.Shard;
 import dev.qache.router.config.RouterConfig;
@@ -21,7 +22,6 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
-import io.vertx.core.json.JsonObject;
 import jakarta.inject.Singleton;
 import java.util.List;
 import java.util.Map;
@@ -141,8 +141,8 @@ public class Forwarder {
 
                     @Override
                     public boolean syncing(String node) {
-                        JsonObject status = monitor.status(node);
-                        return status != null && !status.getBoolean("synced", true);
+                        NodeStatus status = monitor.status(node);
+                        return status != null && !status.synced();
                     }
                 },
                 config.getRetries(),
