@@ -178,6 +178,8 @@ resource "aws_iam_role_policy" "read_tokens" {
 # --- Task definitions.
 
 locals {
+  # 55% of the task's memory: under the node's own bound of 80% of a heap of 75% of it.
+  node_memory_limit = coalesce(var.node_memory_limit, "${floor(var.node_memory_mib * 0.55)}M")
   log_options = {
     "awslogs-group"  = aws_cloudwatch_log_group.this.name
     "awslogs-region" = data.aws_region.current.name
@@ -190,8 +192,13 @@ locals {
   }
 }
 
+# One task definition per node: a new image is a new revision of each, which Terraform registers
+# but does not roll out (the services ignore their task definition); each node is moved to its new
+# revision on its own, replicas first (terraform/README.md), so no deployment stops two members of
+# a shard.
 resource "aws_ecs_task_definition" "node" {
-  family                   = "${var.name}-node"
+  for_each                 = module.layout.nodes
+  family                   = "${var.name}-${each.key}"
   requires_compatibilities = ["FARGATE"]
   network_mode             = "awsvpc"
   cpu                      = var.node_cpu
@@ -203,14 +210,14 @@ resource "aws_ecs_task_definition" "node" {
     essential    = true
     portMappings = [{ containerPort = local.node_port, protocol = "tcp" }]
     environment = [
-      { name = "QACHE_NODE_MEMORY_LIMIT", value = var.node_memory_limit },
-      { name = "JAVA_OPTS", value = "-XX:MaxRAMPercentage=75 -XX:+UseCompactObjectHeaders -XX:+UseZGC --sun-misc-unsafe-memory-access=allow" },
+      { name = "QACHE_NODE_MEMORY_LIMIT", value = local.node_memory_limit },
+      { name = "JAVA_OPTS", value = "-XX:MaxRAMPercentage=75 -XX:+UseCompactObjectHeaders -XX:+UseZGC -XX:+ExitOnOutOfMemoryError --sun-misc-unsafe-memory-access=allow" },
     ]
     secrets     = [{ name = "QACHE_CLUSTER_TOKEN", valueFrom = var.cluster_token_secret_arn }]
     healthCheck = merge(local.health, { command = ["CMD-SHELL", "curl -fsS http://127.0.0.1:${local.node_port}/q/health/ready || exit 1"] })
     logConfiguration = {
       logDriver = "awslogs"
-      options   = merge(local.log_options, { "awslogs-stream-prefix" = "node" })
+      options   = merge(local.log_options, { "awslogs-stream-prefix" = each.key })
     }
   }])
   tags = local.tags
@@ -294,12 +301,16 @@ resource "aws_ecs_service" "node" {
   for_each        = module.layout.nodes
   name            = "${var.name}-${each.key}"
   cluster         = aws_ecs_cluster.this.id
-  task_definition = aws_ecs_task_definition.node.arn
+  task_definition = aws_ecs_task_definition.node[each.key].arn
   desired_count   = 1
   launch_type     = "FARGATE"
   # One task at a time: a node is a single member with one address, never two at once.
   deployment_minimum_healthy_percent = 0
   deployment_maximum_percent         = 100
+  # A new revision is rolled out by hand, one node at a time (see the task definition).
+  lifecycle {
+    ignore_changes = [task_definition]
+  }
   network_configuration {
     subnets         = [var.subnet_ids_by_zone[each.value.zone]]
     security_groups = [module.security_groups.node_id]
@@ -324,6 +335,11 @@ resource "aws_ecs_service" "router" {
   # One task at a time: a router is one member of the group, with one Raft log.
   deployment_minimum_healthy_percent = 0
   deployment_maximum_percent         = 100
+  # Never every router at once (the group would lose its majority): a new revision is rolled out
+  # by hand, one router at a time, the next once the last is ready (terraform/README.md).
+  lifecycle {
+    ignore_changes = [task_definition]
+  }
   network_configuration {
     subnets         = [var.subnet_ids_by_zone[each.value]]
     security_groups = [module.security_groups.router_id]

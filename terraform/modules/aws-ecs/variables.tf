@@ -27,9 +27,24 @@ variable "replicas_per_shard" {
 }
 
 variable "node_memory_limit" {
-  description = "qache.node.memory-limit of every node; at most 80% of the heap (75% of node_memory_mib)."
+  description = "qache.node.memory-limit of every node (e.g. 9000M); at most 80% of the heap, which is 75% of node_memory_mib, so at most 60% of node_memory_mib. null: 55% of node_memory_mib."
   type        = string
-  default     = "12G"
+  default     = null
+  validation {
+    condition     = var.node_memory_limit == null || can(regex("^[0-9]+[KMG]?$", var.node_memory_limit))
+    error_message = "node_memory_limit is a number with an optional K, M or G suffix."
+  }
+  # The node refuses to start on a limit above 80% of its maximum heap (StoreLifecycle), and the
+  # task's JVM gets 75% of the task's memory (-XX:MaxRAMPercentage=75).
+  validation {
+    # try(): a null limit (derived) or a malformed one (the rule above) passes this rule.
+    condition = try(
+      tonumber(regex("^[0-9]+", var.node_memory_limit)) * lookup({ "K" = 1024, "M" = 1048576, "G" = 1073741824 }, trimprefix(var.node_memory_limit, regex("^[0-9]+", var.node_memory_limit)), 1)
+      <= 0.6 * var.node_memory_mib * 1048576,
+      true
+    )
+    error_message = "node_memory_limit must be at most 60% of node_memory_mib (80% of the 75% heap): the node refuses to start otherwise."
+  }
 }
 
 variable "node_cpu" {

@@ -30,11 +30,16 @@ data "aws_ami" "debian" {
   owners      = ["136693071363"] # Debian
   filter {
     name   = "name"
-    values = ["debian-12-amd64-*"]
+    values = ["debian-12-${var.architecture}-*"]
   }
 }
 
 locals {
+  # What every instance's cloud-init shares.
+  cloud_init = {
+    architecture = var.architecture
+    region       = data.aws_region.current.name
+  }
   ami       = var.ami_id != null ? var.ami_id : data.aws_ami.debian[0].id
   node_port = module.security_groups.node_port
   tags      = merge({ "qache:cluster" = var.name }, var.tags)
@@ -115,17 +120,23 @@ resource "aws_instance" "node" {
   subnet_id              = var.subnet_ids_by_zone[each.value.zone]
   vpc_security_group_ids = [module.security_groups.node_id]
   iam_instance_profile   = aws_iam_instance_profile.instance.name
-  user_data = templatefile("${path.module}/cloud-init.yaml.tftpl", {
+  user_data = templatefile("${path.module}/cloud-init.yaml.tftpl", merge(local.cloud_init, {
     service   = "node"
     artifact  = "${var.artifacts_url}/qache-node.tar.gz"
     volume_id = ""
     port      = local.node_port
-    java_opts = "-Xmx${var.node_heap} -XX:+UseCompactObjectHeaders -XX:+UseZGC --sun-misc-unsafe-memory-access=allow"
-    region    = data.aws_region.current.name
+    java_opts = "-Xmx${var.node_heap} -XX:+UseCompactObjectHeaders -XX:+UseZGC -XX:+ExitOnOutOfMemoryError --sun-misc-unsafe-memory-access=allow"
     token_env = { QACHE_CLUSTER_TOKEN = var.cluster_token_parameter }
     env       = { QACHE_NODE_MEMORY_LIMIT = var.node_memory_limit }
-  })
-  user_data_replace_on_change = true
+  }))
+  # Never every node at once: a new AMI or a new artifacts URL changes every node's AMI or user
+  # data, and replacing an instance drops the keys it held. Both are ignored here; replace nodes
+  # one at a time, replicas first (terraform apply -replace='aws_instance.node["s1-replica1"]',
+  # the next once it is back in sync; terraform/README.md).
+  user_data_replace_on_change = false
+  lifecycle {
+    ignore_changes = [ami, user_data]
+  }
   metadata_options {
     http_tokens = "required"
   }
@@ -167,12 +178,11 @@ resource "aws_instance" "router" {
     network_interface_id = aws_network_interface.router[each.key].id
     device_index         = 0
   }
-  user_data = templatefile("${path.module}/cloud-init.yaml.tftpl", {
+  user_data = templatefile("${path.module}/cloud-init.yaml.tftpl", merge(local.cloud_init, {
     service   = "router"
     artifact  = "${var.artifacts_url}/qache-router.tar.gz"
     port      = 7000
-    java_opts = "-Xmx2g -XX:+UseCompactObjectHeaders --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED"
-    region    = data.aws_region.current.name
+    java_opts = "-Xmx2g -XX:+UseCompactObjectHeaders -XX:+ExitOnOutOfMemoryError --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED"
     volume_id = aws_ebs_volume.router[each.key].id
     token_env = {
       QACHE_ADMIN_TOKEN   = var.admin_token_parameter
@@ -186,14 +196,14 @@ resource "aws_instance" "router" {
       QACHE_ROUTER_MAP_FILE  = "/var/lib/qache/cluster-map.json"
       QACHE_ROUTER_DATA_DIR  = "/var/lib/qache/router"
     }
-  })
+  }))
   # Never all routers at once: a changed node list (a node's new address) changes every router's
   # user data, but the list only seeds a brand-new cluster's first map, so changes to it are
   # ignored. Replace routers one at a time (terraform apply -replace='aws_instance.router["r1"]',
   # then r2 once r1 is back): each rejoins the group with the Raft log on its volume.
   user_data_replace_on_change = false
   lifecycle {
-    ignore_changes = [user_data]
+    ignore_changes = [ami, user_data]
   }
   metadata_options {
     http_tokens = "required"
@@ -261,18 +271,17 @@ resource "aws_instance" "admin_ui" {
   subnet_id              = var.subnet_ids_by_zone[module.layout.nodes["s1-primary"].zone]
   vpc_security_group_ids = [module.security_groups.admin_ui_id]
   iam_instance_profile   = aws_iam_instance_profile.instance.name
-  user_data = templatefile("${path.module}/cloud-init.yaml.tftpl", {
+  user_data = templatefile("${path.module}/cloud-init.yaml.tftpl", merge(local.cloud_init, {
     service   = "admin-ui"
     artifact  = "${var.artifacts_url}/qache-admin-ui.tar.gz"
     volume_id = ""
     port      = 7100
-    java_opts = "-Xmx256m --sun-misc-unsafe-memory-access=allow"
-    region    = data.aws_region.current.name
+    java_opts = "-Xmx256m -XX:+ExitOnOutOfMemoryError --sun-misc-unsafe-memory-access=allow"
     token_env = { QACHE_ADMIN_TOKEN = var.admin_token_parameter }
     env = {
       QACHE_ROUTER_URL = "http://${aws_lb.router.dns_name}:7000"
     }
-  })
+  }))
   user_data_replace_on_change = true
   metadata_options {
     http_tokens = "required"

@@ -38,12 +38,36 @@ variable "node_memory_limit" {
     condition     = can(regex("^[0-9]+[KMG]?$", var.node_memory_limit))
     error_message = "node_memory_limit is a number with an optional K, M or G suffix."
   }
+  # The node refuses to start on a limit above 80% of its maximum heap (StoreLifecycle).
+  validation {
+    # try(): a malformed size (the rules on each) passes this rule.
+    condition = try(
+      tonumber(regex("^[0-9]+", var.node_memory_limit)) * lookup({ "K" = 1024, "M" = 1048576, "G" = 1073741824 }, upper(trimprefix(var.node_memory_limit, regex("^[0-9]+", var.node_memory_limit))), 1)
+      <= 0.8 * tonumber(regex("^[0-9]+", var.node_heap)) * lookup({ "K" = 1024, "M" = 1048576, "G" = 1073741824 }, upper(trimprefix(var.node_heap, regex("^[0-9]+", var.node_heap))), 1),
+      true
+    )
+    error_message = "node_memory_limit must be at most 80% of node_heap: the node refuses to start otherwise."
+  }
 }
 
 variable "node_heap" {
   description = "-Xmx of every node; keep it under 32g (compressed references)."
   type        = string
   default     = "26g"
+  validation {
+    condition     = can(regex("^[0-9]+[kKmMgG]?$", var.node_heap))
+    error_message = "node_heap is an -Xmx size: a number with an optional k, m or g suffix."
+  }
+}
+
+variable "architecture" {
+  description = "CPU architecture of every instance, as Debian names it: amd64 (x86_64 types such as r7i) or arm64 (Graviton types such as r7g). Picks the Debian 12 AMI and the JDK's path."
+  type        = string
+  default     = "amd64"
+  validation {
+    condition     = contains(["amd64", "arm64"], var.architecture)
+    error_message = "architecture is amd64 or arm64."
+  }
 }
 
 variable "node_instance_type" {
@@ -81,7 +105,7 @@ variable "admin_ui_instance_type" {
 }
 
 variable "ami_id" {
-  description = "AMI for every instance (Debian 12 or Ubuntu 24.04, x86_64); null picks the newest Debian 12."
+  description = "AMI for every instance, Debian 12 of the given architecture (cloud-init installs awscli from Debian's archive); null picks the newest Debian 12. Changing it replaces no node or router: replace them one at a time (terraform/README.md)."
   type        = string
   default     = null
 }

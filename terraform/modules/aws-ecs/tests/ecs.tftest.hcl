@@ -141,7 +141,7 @@ run "tokens_come_from_the_secret_store_never_the_state" {
     error_message = "The router's tokens are secrets by ARN, never plain environment values."
   }
   assert {
-    condition     = jsondecode(aws_ecs_task_definition.node.container_definitions)[0].secrets[0].valueFrom == var.cluster_token_secret_arn
+    condition     = alltrue([for td in aws_ecs_task_definition.node : jsondecode(td.container_definitions)[0].secrets[0].valueFrom == var.cluster_token_secret_arn])
     error_message = "Nodes get the cluster token from the secret store."
   }
 }
@@ -160,4 +160,37 @@ run "the_router_knows_every_node_by_its_stable_name" {
     condition     = output.router_url == "http://qache-router-0123.elb.eu-west-1.amazonaws.com:7000" && output.admin_ui_url == "http://admin-ui.qache.internal:7100"
     error_message = "The outputs give the router's and the console's URLs."
   }
+}
+
+run "each_node_has_its_own_task_definition_and_a_limit_its_heap_allows" {
+  command = apply
+
+  assert {
+    condition     = length(aws_ecs_task_definition.node) == 6 && aws_ecs_task_definition.node["s2-replica1"].family == "qache-s2-replica1"
+    error_message = "One task definition per node, so a new revision reaches one node at a time."
+  }
+  assert {
+    condition = alltrue([
+      for td in aws_ecs_task_definition.node :
+      [for e in jsondecode(td.container_definitions)[0].environment : e.value if e.name == "QACHE_NODE_MEMORY_LIMIT"][0] == "9011M"
+    ])
+    error_message = "The default limit is 55% of the task's 16384 MiB: under 80% of the 75% heap (9830 MiB)."
+  }
+  assert {
+    condition = alltrue([
+      for td in aws_ecs_task_definition.node :
+      strcontains([for e in jsondecode(td.container_definitions)[0].environment : e.value if e.name == "JAVA_OPTS"][0], "-XX:MaxRAMPercentage=75 ")
+    ])
+    error_message = "The heap is 75% of the task's memory, which the limit's bound assumes."
+  }
+}
+
+run "a_memory_limit_the_nodes_heap_cannot_hold_is_refused" {
+  command = plan
+
+  variables {
+    node_memory_limit = "12G"
+  }
+
+  expect_failures = [var.node_memory_limit]
 }

@@ -216,3 +216,74 @@ run "a_changed_node_list_replaces_no_router" {
     error_message = "A fourth shard's nodes are added without touching the routers (their node list only seeds a new cluster)."
   }
 }
+
+run "the_jdk_path_and_the_ami_follow_the_architecture" {
+  command   = apply
+  state_key = "arm64"
+
+  variables {
+    architecture = "arm64"
+  }
+
+  assert {
+    condition = alltrue([
+      for i in concat(values(aws_instance.node), values(aws_instance.router), [aws_instance.admin_ui]) :
+      strcontains(i.user_data, "ExecStart=/usr/lib/jvm/temurin-25-jre-arm64/bin/java ")
+      && strcontains(i.user_data, "-XX:+ExitOnOutOfMemoryError")
+      && strcontains(i.user_data, "PrivateTmp=true")
+    ])
+    error_message = "Every unit runs the JDK where temurin-25-jre installs it on arm64, exits on OutOfMemoryError and has a private /tmp."
+  }
+  assert {
+    condition     = contains(flatten([for f in data.aws_ami.debian[0].filter : f.values if f.name == "name"]), "debian-12-arm64-*")
+    error_message = "The AMI is Debian 12 of the instances' architecture."
+  }
+}
+
+run "an_unknown_architecture_is_refused" {
+  command = plan
+
+  variables {
+    architecture = "x86_64"
+  }
+
+  expect_failures = [var.architecture]
+}
+
+run "a_memory_limit_over_80_percent_of_the_heap_is_refused" {
+  command = plan
+
+  variables {
+    node_memory_limit = "21G"
+    node_heap         = "26g"
+  }
+
+  expect_failures = [var.node_memory_limit]
+}
+
+run "a_new_ami_and_new_artifacts_first" {
+  command   = apply
+  state_key = "image_change"
+}
+
+run "a_new_ami_and_new_artifacts_replace_no_node_nor_router" {
+  command   = apply
+  state_key = "image_change"
+
+  variables {
+    ami_id        = "ami-0fedcba9876543210"
+    artifacts_url = "https://artifacts.example/qache/1.1"
+  }
+
+  assert {
+    condition = alltrue([
+      for i in concat(values(aws_instance.node), values(aws_instance.router)) :
+      i.ami == "ami-0123456789abcdef0" && strcontains(i.user_data, "/qache/1.0/")
+    ])
+    error_message = "Nodes and routers keep their AMI and user data (replacing one drops its keys or its Raft log); they are replaced one at a time, by hand."
+  }
+  assert {
+    condition     = aws_instance.admin_ui.ami == "ami-0fedcba9876543210"
+    error_message = "The console, which holds nothing, takes the new AMI."
+  }
+}
