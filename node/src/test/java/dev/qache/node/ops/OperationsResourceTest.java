@@ -26,6 +26,9 @@ class OperationsResourceTest {
                 .body("checks.find { it.name == 'store' }.data.memoryLimitBytes", equalTo(1024 * 1024));
     }
 
+    /** A histogram bucket line of timer %1$s: bound %2$s, a label %3$s, a count starting %4$s. */
+    private static final String BUCKET = "(?s).*\\n%s_seconds_bucket\\{(?=[^ ]*le=\"%s\")(?=[^ ]*%s)[^ ]*} %s.*";
+
     @Test
     void metrics_exposeStoreCountersAndRequestTimersPerRoute() {
         given().contentType("application/json")
@@ -47,6 +50,9 @@ class OperationsResourceTest {
                 .body(containsString("qache_evictions_total"))
                 .body(containsString("qache_expirations_total"))
                 .body(containsString("http_server_requests_seconds_count{"))
+                // Latency histograms: Micrometer's buckets plus the service levels (1 ms here).
+                .body(matchesPattern(BUCKET.formatted("http_server_requests", "0\\.001", "uri=\"/\\{key}\"", "")))
+                .body(matchesPattern(BUCKET.formatted("http_server_requests", "\\+Inf", "uri=\"/\\{key}\"", "[1-9]")))
                 .body(containsString("uri=\"/{key}\""))
                 .body(org.hamcrest.Matchers.not(containsString("uri=\"/metrics-probe\"")));
     }

@@ -165,6 +165,11 @@ class ProxyResourceTest {
                 // Reads and writes of "a" have circuits of their own; both are open now (the
                 // previous test's write was sent again, refused each time, until its timeout).
                 .body(org.hamcrest.Matchers.containsString("qache_router_open_circuits 2.0"))
-                .body(org.hamcrest.Matchers.containsString("outcome=\"circuit-open\""));
+                .body(org.hamcrest.Matchers.containsString("outcome=\"circuit-open\""))
+                // The forward timer's latency histogram, per shard and outcome.
+                .body(
+                        org.hamcrest.Matchers.matchesPattern(
+                                "(?s).*\\nqache_router_forward_seconds_bucket\\{(?=[^}]*le=\"\\+Inf\")(?=[^}]*outcome=\"answered\")[^}]*} [1-9].*"))
+                .body(org.hamcrest.Matchers.containsString("le=\"5.0E-4\""));
     }
 }
