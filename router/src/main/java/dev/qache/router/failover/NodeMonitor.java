@@ -150,7 +150,7 @@ public class NodeMonitor {
     /**
      * The epoch a probe of {@code node} grants its lease at: the one the node last said it holds,
      * which the policy accepts only while the router may still route or push by that map (see
-     * {@link LeaseScope}); the current epoch when the node has not said.
+     * {@link LeaseScope}); the current epoch when the node has not answered yet.
      */
     private long grantEpoch(String node) {
         NodeStatus status = statuses.get(node);
