@@ -338,7 +338,20 @@ final class ReplicaLink {
                     socket.close();
                     return;
                 }
-                records.apply(frame.getBytes(9, frame.length()), log);
+                try {
+                    records.apply(frame.getBytes(9, frame.length()), log);
+                } catch (IllegalStateException corrupt) {
+                    // The stream does not fit what this node holds (it is not a record boundary
+                    // here): continuing from this offset again would meet the same bytes. Asking
+                    // with no history makes the next sync a full one.
+                    LOG.warnf(
+                            "replica of %s: %s at offset %d; a full sync follows",
+                            primary, corrupt.getMessage(), expected);
+                    synced.set(false);
+                    log.reset(ReplicationLog.NO_HISTORY, log.offset());
+                    socket.close();
+                    return;
+                }
                 lastAckNanos = System.nanoTime();
                 socket.writeBinaryMessage(
                         Buffer.buffer(9).appendByte(PrimarySession.ACK).appendLong(log.offset()));

@@ -180,8 +180,12 @@ public class Replication {
                 current.stop();
                 link = null;
             }
+            // Always a history of its own: a node that was out of the map (role NONE) may hold
+            // the history it once shared with another node, which may since have become the
+            // primary of it too; two primaries extending one history hand a replica a stream
+            // that does not fit what it holds.
+            log.startNewHistory();
             if (role == Role.REPLICA) {
-                log.startNewHistory();
                 promotions.increment();
                 LOG.infof(
                         "PROMOTED: this node (%s) is now the primary of its shard at epoch %d; the stream"
@@ -224,6 +228,11 @@ public class Replication {
         if (next == Role.NONE && current != null) {
             current.stop();
             link = null;
+        }
+        if (next == Role.NONE && role != Role.NONE) {
+            // Out of the map it drops the slots it held (above), outside the stream.
+            store.listen(ChangeListener.NONE);
+            log.forgetHistory();
         }
         if (followChanges) {
             if (current != null) {

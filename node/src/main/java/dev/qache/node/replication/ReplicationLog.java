@@ -195,6 +195,18 @@ public final class ReplicationLog implements ChangeListener {
         }
     }
 
+    /**
+     * Leaving the map: this node drops what it held outside the stream, so its data is no
+     * longer the state of any history at any offset. It continues none, and no replica continues
+     * from it: the next sync either way is a full one.
+     */
+    public synchronized void forgetHistory() {
+        replicationId = newId();
+        previousId = "";
+        previousEnd = -1;
+        start = end;
+    }
+
     /** On promotion: a new history begins where this one ends. */
     public synchronized void startNewHistory() {
         previousId = replicationId;

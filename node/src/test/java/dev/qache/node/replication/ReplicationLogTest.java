@@ -205,6 +205,35 @@ class ReplicationLogTest {
     }
 
     @Test
+    void forgetHistory_leavesNothingAnyReplicaCanContinue() {
+        ReplicationLog log = new ReplicationLog(1024);
+        String first = log.replicationId();
+        log.stored(entry("a", "1"), 0);
+        log.startNewHistory();
+        String second = log.replicationId();
+        log.stored(entry("b", "2"), 0);
+        long end = log.offset();
+
+        log.forgetHistory();
+
+        assertThat(log.replicationId()).isNotIn(first, second);
+        assertThat(log.previousId()).isEmpty();
+        assertThat(log.previousEnd()).isEqualTo(-1);
+        assertThat(log.offset()).isEqualTo(end);
+        for (String history : new String[] {first, second, ReplicationLog.NO_HISTORY}) {
+            for (long offset : new long[] {0, end}) {
+                assertThat(log.canContinue(history, offset))
+                        .as("%s at %d", history, offset)
+                        .isFalse();
+            }
+        }
+        log.startNewHistory();
+        assertThat(log.canContinue(first, end))
+                .as("promoted later, it still continues nobody's stream")
+                .isFalse();
+    }
+
+    @Test
     void reset_startsAnEmptyBacklogAtTheGivenOffset() {
         ReplicationLog log = new ReplicationLog(1024);
         log.stored(entry("a", "1"), 0);
