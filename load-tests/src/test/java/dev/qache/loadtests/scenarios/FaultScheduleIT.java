@@ -27,6 +27,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -459,7 +461,7 @@ class FaultScheduleIT {
                         "{\"id\":\"s3\",\"primary\":\"" + spare.get(0) + "\",\"replicas\":[\"" + spare.get(1) + "\"]}");
                 assertThat(added.statusCode()).as(added.body()).isEqualTo(201);
                 midMigration(kind, "s3", shard);
-                awaitMigrationDone();
+                awaitMigrationDone(kind);
             }
             case "remove-shard",
                     "remove-shard-kill-source-primary",
@@ -475,7 +477,7 @@ class FaultScheduleIT {
                                 .DELETE());
                 assertThat(removed.statusCode()).as(removed.body()).isEqualTo(202);
                 midMigration(kind, shard, "s3");
-                awaitMigrationDone();
+                awaitMigrationDone(kind);
                 await().atMost(Duration.ofSeconds(60))
                         .until(() -> !cluster.admin("/admin/cluster").body().contains("\"s3\""));
             }
@@ -524,11 +526,26 @@ class FaultScheduleIT {
                 .get(0);
     }
 
-    private void awaitMigrationDone() {
-        await().atMost(Duration.ofSeconds(120))
-                .pollInterval(Duration.ofMillis(100))
-                .ignoreExceptions()
-                .until(() -> migration().path("state").asText().equals("done"));
+    private void awaitMigrationDone(String kind) throws Exception {
+        AtomicReference<String> last = new AtomicReference<>("nothing read");
+        try {
+            await().atMost(Duration.ofSeconds(120))
+                    .pollInterval(Duration.ofMillis(100))
+                    .ignoreExceptions()
+                    .until(() -> {
+                        JsonNode m = migration();
+                        last.set(String.valueOf(m));
+                        return m.path("state").asText().equals("done");
+                    });
+        } catch (ConditionTimeoutException e) {
+            // What a stuck migration is made of: its progress, the map, and the leader's view.
+            throw new AssertionError(
+                    kind + ": the migration is not done after 2 minutes; last read "
+                            + last.get() + "\nmap: "
+                            + cluster.admin("/admin/cluster").body()
+                            + "\nrouter: " + cluster.logTail(cluster.router(), 80),
+                    e);
+        }
     }
 
     /** Members by address, across restarts. */

@@ -3,6 +3,7 @@ package dev.qache.loadtests.scenarios;
 import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -12,10 +13,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Real node and router processes on free loopback ports, started from the built quarkus-app
@@ -195,6 +198,15 @@ final class LocalCluster implements AutoCloseable {
         namespaces.inside(node.name(), "iptables", "-F");
     }
 
+    private void allocateRouterPorts() throws IOException {
+        if (routerPorts.isEmpty()) {
+            for (int i = 0; i < routerCount; i++) {
+                routerPorts.add(freePort());
+                routerRaftPorts.add(freePort());
+            }
+        }
+    }
+
     LocalCluster withNodeOptions(String... options) {
         nodeOptions.addAll(List.of(options));
         return this;
@@ -350,12 +362,7 @@ final class LocalCluster implements AutoCloseable {
                 spec.append(';').append(replica.address());
             }
         });
-        if (routerPorts.isEmpty()) {
-            for (int i = 0; i < routerCount; i++) {
-                routerPorts.add(freePort());
-                routerRaftPorts.add(freePort());
-            }
-        }
+        allocateRouterPorts();
         List<String> options = new ArrayList<>(List.of(
                 "-Xmx256m",
                 "-Dqache.cluster.map-push-interval=500ms",
@@ -611,7 +618,8 @@ final class LocalCluster implements AutoCloseable {
                     .pollInterval(Duration.ofMillis(100))
                     .until(() -> {
                         if (!member.process().isAlive()) {
-                            throw new IllegalStateException(member.name() + " exited; see its log in " + dir);
+                            throw new IllegalStateException(member.name() + " exited (code "
+                                    + member.process().exitValue() + "): " + logTail(member, 40));
                         }
                         try {
                             return get(member.url() + "/q/health/ready").statusCode() == 200;
@@ -622,9 +630,47 @@ final class LocalCluster implements AutoCloseable {
         }
     }
 
+    /**
+     * A loopback port nothing listens on, below the kernel's ephemeral range (32768-60999 by
+     * default) and handed out once per test JVM. A port the kernel picks for {@code bind(0)} is an
+     * ephemeral one: between this pick and the member's own bind, seconds later, any outgoing
+     * connection of the busy machine may take it as its local port and the member exits at start.
+     */
     static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
+        for (int tries = 0; tries < PORTS_TO; tries++) {
+            int port = PORTS_FROM + Math.floorMod(NEXT_PORT.getAndIncrement(), PORTS_TO - PORTS_FROM);
+            try (ServerSocket socket = new ServerSocket()) {
+                socket.bind(new InetSocketAddress("127.0.0.1", port));
+                return port;
+            } catch (IOException taken) {
+                // Someone listens there (or it lingers): the next one.
+            }
+        }
+        throw new IOException("no free loopback port in " + PORTS_FROM + "-" + PORTS_TO);
+    }
+
+    private static final int PORTS_FROM = 20_000;
+    private static final int PORTS_TO = 32_000;
+
+    /** Starts where this JVM's pid points, so two test JVMs at once rarely pick the same ports. */
+    private static final AtomicInteger NEXT_PORT =
+            new AtomicInteger((int) (ProcessHandle.current().pid() * 97 % (PORTS_TO - PORTS_FROM)));
+
+    /** The last lines of a member's log, for the message of a test that failed on it. */
+    String logTail(Member member, int lines) {
+        try (var logs = Files.list(dir)) {
+            Path log = logs.filter(f -> f.getFileName().toString().startsWith(member.name() + "-"))
+                    .filter(f -> f.getFileName().toString().endsWith(".log"))
+                    .max(Comparator.comparingLong(f -> f.toFile().lastModified()))
+                    .orElse(null);
+            if (log == null) {
+                return "(no log of " + member.name() + " in " + dir + ")";
+            }
+            List<String> all = Files.readAllLines(log);
+            return log + ", last lines:\n"
+                    + String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+        } catch (IOException e) {
+            return "(its log in " + dir + " unreadable: " + e + ")";
         }
     }
 
@@ -654,8 +700,7 @@ final class LocalCluster implements AutoCloseable {
      * this namespace forwards between them, so nodes reach each other and the router reaches them.
      */
     private static final class Namespaces {
-        private static final java.util.concurrent.atomic.AtomicInteger CLUSTERS =
-                new java.util.concurrent.atomic.AtomicInteger(new java.util.Random().nextInt(100));
+        private static final AtomicInteger CLUSTERS = new AtomicInteger(new java.util.Random().nextInt(100));
         private final int id = CLUSTERS.incrementAndGet() % 100;
         private final int net = 100 + id;
         private final Map<String, Integer> index = new LinkedHashMap<>();
