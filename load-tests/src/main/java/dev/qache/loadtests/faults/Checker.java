@@ -69,9 +69,9 @@ public final class Checker {
     /**
      * An acknowledged mutation that a later read proved undone; {@code ageNanos} is the fault's start
      * minus the acknowledgement (negative: the answer was on the wire when the fault began), -1
-     * outside the window.
+     * outside the window; {@code read} is the first read that saw less than it.
      */
-    public record Undone(Op op, boolean insideWindow, long ageNanos) {}
+    public record Undone(Op op, Op read, boolean insideWindow, long ageNanos) {}
 
     /**
      * What the history shows. {@code lostWrites} and {@code undoneDeletes} are acknowledged writes
@@ -214,7 +214,7 @@ public final class Checker {
                     continue;
                 }
                 counted[i] = true;
-                Undone undone = classify(m, faults);
+                Undone undone = classify(m, read, faults);
                 if (m.type() == Type.WRITE) {
                     lost.add(undone);
                 } else {
@@ -224,14 +224,14 @@ public final class Checker {
         }
     }
 
-    private Undone classify(Op m, List<Fault> faults) {
+    private Undone classify(Op m, Op read, List<Fault> faults) {
         for (Fault fault : faults) {
             long age = fault.startNanos() - m.completeNanos();
             if (age >= -ON_THE_WIRE_NANOS && age <= windowNanos) {
-                return new Undone(m, true, age);
+                return new Undone(m, read, true, age);
             }
         }
-        return new Undone(m, false, -1);
+        return new Undone(m, read, false, -1);
     }
 
     /**

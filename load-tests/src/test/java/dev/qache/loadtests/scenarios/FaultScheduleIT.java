@@ -27,8 +27,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReference;
-import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -239,7 +237,7 @@ class FaultScheduleIT {
         Checker.Result result = new Checker(
                         Duration.ofMillis(300).toNanos(), Duration.ofSeconds(1).toNanos(), shardOf)
                 .check(history);
-        String report = report(result, faults, writesBackMillis);
+        String report = report(result, faults, writesBackMillis) + faultTimes(history.faults(), history.ops());
         System.out.println(report);
         Files.writeString(Path.of("target", reportFile), report);
         assertThat(result.invented()).as("values nobody wrote").isEmpty();
@@ -526,26 +524,8 @@ class FaultScheduleIT {
                 .get(0);
     }
 
-    private void awaitMigrationDone(String kind) throws Exception {
-        AtomicReference<String> last = new AtomicReference<>("nothing read");
-        try {
-            await().atMost(Duration.ofSeconds(120))
-                    .pollInterval(Duration.ofMillis(100))
-                    .ignoreExceptions()
-                    .until(() -> {
-                        JsonNode m = migration();
-                        last.set(String.valueOf(m));
-                        return m.path("state").asText().equals("done");
-                    });
-        } catch (ConditionTimeoutException e) {
-            // What a stuck migration is made of: its progress, the map, and the leader's view.
-            throw new AssertionError(
-                    kind + ": the migration is not done after 2 minutes; last read "
-                            + last.get() + "\nmap: "
-                            + cluster.admin("/admin/cluster").body()
-                            + "\nrouter: " + cluster.logTail(cluster.router(), 80),
-                    e);
-        }
+    private void awaitMigrationDone(String kind) {
+        cluster.awaitMigrationDone(Duration.ofSeconds(120), kind);
     }
 
     /** Members by address, across restarts. */
@@ -714,12 +694,20 @@ class FaultScheduleIT {
         });
         for (Checker.Undone u : result.lostWrites()) {
             if (!u.insideWindow()) {
-                out.append("  lost outside the window: ").append(u.op()).append('\n');
+                out.append("  lost outside the window: ")
+                        .append(u.op())
+                        .append("\n    first seen missing by: ")
+                        .append(u.read())
+                        .append('\n');
             }
         }
         for (Checker.Undone u : result.undoneDeletes()) {
             if (!u.insideWindow()) {
-                out.append("  undone outside the window: ").append(u.op()).append('\n');
+                out.append("  undone outside the window: ")
+                        .append(u.op())
+                        .append("\n    first seen undone by: ")
+                        .append(u.read())
+                        .append('\n');
             }
         }
         for (Op op : result.invented()) {
@@ -727,6 +715,24 @@ class FaultScheduleIT {
         }
         for (Op op : result.expiredServed()) {
             out.append("  read after its TTL: ").append(op).append('\n');
+        }
+        return out.toString();
+    }
+
+    /** When each fault ran, in nanoTime as the operations above, and in ms from the first operation. */
+    private static String faultTimes(List<History.Fault> faults, List<Op> ops) {
+        long first = ops.stream().mapToLong(Op::invokeNanos).min().orElse(0);
+        StringBuilder out = new StringBuilder();
+        for (History.Fault fault : faults) {
+            out.append(String.format(
+                    Locale.ROOT,
+                    "  fault %s on %s: %d..%d (%d..%d ms)%n",
+                    fault.kind(),
+                    fault.target(),
+                    fault.startNanos(),
+                    fault.endNanos(),
+                    (fault.startNanos() - first) / 1_000_000,
+                    (fault.endNanos() - first) / 1_000_000));
         }
         return out.toString();
     }

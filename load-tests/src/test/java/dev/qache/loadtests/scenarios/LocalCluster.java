@@ -545,6 +545,41 @@ final class LocalCluster implements AutoCloseable {
                 .header("Authorization", "Bearer " + ADMIN_TOKEN));
     }
 
+    /**
+     * Waits until the newest migration {@code GET /admin/migrations} lists is done. When it is not
+     * within {@code within}, fails with what a stuck migration is made of: its last progress read,
+     * the map, and the router's log.
+     */
+    void awaitMigrationDone(Duration within, String what) {
+        java.util.concurrent.atomic.AtomicReference<String> last =
+                new java.util.concurrent.atomic.AtomicReference<>("nothing read");
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        try {
+            await().atMost(within)
+                    .pollInterval(Duration.ofMillis(100))
+                    .ignoreExceptions()
+                    .until(() -> {
+                        com.fasterxml.jackson.databind.JsonNode m = json.readTree(
+                                        admin("/admin/migrations").body())
+                                .path("migrations")
+                                .path(0);
+                        last.set(String.valueOf(m));
+                        return m.path("state").asText().equals("done");
+                    });
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            String map;
+            try {
+                map = admin("/admin/cluster").body();
+            } catch (IOException | InterruptedException unread) {
+                map = "(unread: " + unread + ")";
+            }
+            throw new AssertionError(
+                    what + ": the migration is not done after " + within.toSeconds() + " s; last read " + last.get()
+                            + "\nmap: " + map + "\nrouter: " + logTail(router(), 80),
+                    e);
+        }
+    }
+
     /** The shard {@code id} as the router's {@code /admin/cluster} shows it (nodes: the primary first). */
     com.fasterxml.jackson.databind.JsonNode shard(String id) throws IOException, InterruptedException {
         for (com.fasterxml.jackson.databind.JsonNode shard : new com.fasterxml.jackson.databind.ObjectMapper()

@@ -54,10 +54,7 @@ class MigrationSafetyIT {
     }
 
     private void awaitMigrationDone() {
-        await().atMost(Duration.ofSeconds(120))
-                .pollInterval(Duration.ofMillis(100))
-                .ignoreExceptions()
-                .until(() -> migration().path("state").asText().equals("done"));
+        cluster.awaitMigrationDone(Duration.ofSeconds(120), "the one migration");
     }
 
     private void preload(int keys) throws Exception {

@@ -53,14 +53,7 @@ class RebalancingIT {
     }
 
     private void awaitMigrationDone() {
-        await().atMost(Duration.ofSeconds(60))
-                .pollInterval(Duration.ofMillis(100))
-                .until(() -> {
-                    JsonNode m = JSON.readTree(
-                                    cluster.admin("/admin/migrations").body())
-                            .path("migrations");
-                    return m.size() == 1 && m.get(0).path("state").asText().equals("done");
-                });
+        cluster.awaitMigrationDone(Duration.ofSeconds(60), "the one migration");
     }
 
     @Test

@@ -6,17 +6,17 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.LinkedBlockingQueue;
 
 /**
  * A TCP proxy on loopback in front of one process, whose delay can be changed while it runs: a
  * slow link, in both directions (there is no {@code tc netem} here). Bytes keep their order: each
- * direction of a connection has one scheduler thread, which writes every chunk the delay after it
- * was read, and never before the chunk ahead of it.
+ * direction of a connection has one queue and one writer thread, which writes every chunk the
+ * delay after it was read, and never before the chunk ahead of it.
  */
 final class SlowLink implements AutoCloseable {
 
@@ -24,7 +24,7 @@ final class SlowLink implements AutoCloseable {
     private final String targetHost;
     private final int targetPort;
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
-    private final List<ScheduledExecutorService> schedulers = new CopyOnWriteArrayList<>();
+    private final List<Thread> writers = new CopyOnWriteArrayList<>();
     private volatile long delayMillis;
     private volatile boolean closed;
 
@@ -68,43 +68,54 @@ final class SlowLink implements AutoCloseable {
         }
     }
 
+    /** A chunk read from one side, to be written to the other at {@code dueNanos}; null bytes: the end. */
+    private record Chunk(long dueNanos, byte[] bytes) {}
+
     private void pipe(Socket from, Socket to) {
-        ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(
-                Thread.ofPlatform().daemon().name("slow-link-write").factory());
-        schedulers.add(scheduler);
+        // One FIFO per direction, drained by one writer: chunks leave in the order they were read.
+        // (A ScheduledExecutorService does not keep that order: it fires each task at the time
+        // schedule() was called plus the delay, so two chunks due at the same instant swap when
+        // the first one's call ran later; that swapped whole HTTP answers on a pipelined
+        // connection once the delay went down.)
+        LinkedBlockingQueue<Chunk> queue = new LinkedBlockingQueue<>();
+        Thread writer = Thread.ofPlatform().daemon().name("slow-link-write").start(() -> {
+            try (OutputStream out = to.getOutputStream()) {
+                while (true) {
+                    Chunk chunk = queue.take();
+                    long wait = chunk.dueNanos() - System.nanoTime();
+                    if (wait > 0) {
+                        Thread.sleep(Duration.ofNanos(wait)); // the link's delay itself
+                    }
+                    if (chunk.bytes() == null) {
+                        return;
+                    }
+                    out.write(chunk.bytes());
+                    out.flush();
+                }
+            } catch (IOException e) {
+                closeQuietly(from);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                closeQuietly(to);
+            }
+        });
+        writers.add(writer);
         Thread.ofPlatform().daemon().name("slow-link-read").start(() -> {
             byte[] buffer = new byte[64 * 1024];
-            long[] lastDue = {0};
+            long lastDue = 0;
             try (InputStream in = from.getInputStream()) {
-                OutputStream out = to.getOutputStream();
                 int read;
                 while ((read = in.read(buffer)) >= 0) {
-                    byte[] chunk = java.util.Arrays.copyOf(buffer, read);
                     // Never before the chunk ahead of it, even when the delay just went down.
-                    long now = System.nanoTime();
-                    long due = Math.max(now + delayMillis * 1_000_000L, lastDue[0]);
-                    lastDue[0] = due;
-                    scheduler.schedule(
-                            () -> {
-                                try {
-                                    out.write(chunk);
-                                    out.flush();
-                                } catch (IOException e) {
-                                    closeQuietly(to);
-                                }
-                            },
-                            due - now,
-                            TimeUnit.NANOSECONDS);
+                    lastDue = Math.max(System.nanoTime() + delayMillis * 1_000_000L, lastDue);
+                    queue.add(new Chunk(lastDue, Arrays.copyOf(buffer, read)));
                 }
             } catch (IOException e) {
                 // the connection ended
             }
-            // After every chunk already scheduled (the scheduler runs them in due order).
-            long now = System.nanoTime();
-            scheduler.schedule(
-                    () -> closeQuietly(to),
-                    Math.max(now + delayMillis * 1_000_000L, lastDue[0]) - now + 1_000_000L,
-                    TimeUnit.NANOSECONDS);
+            // After every chunk already queued.
+            queue.add(new Chunk(Math.max(System.nanoTime() + delayMillis * 1_000_000L, lastDue), null));
         });
     }
 
@@ -121,6 +132,6 @@ final class SlowLink implements AutoCloseable {
         closed = true;
         server.close();
         sockets.forEach(SlowLink::closeQuietly);
-        schedulers.forEach(ScheduledExecutorService::shutdownNow);
+        writers.forEach(Thread::interrupt);
     }
 }
