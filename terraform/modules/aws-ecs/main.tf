@@ -211,6 +211,8 @@ resource "aws_ecs_task_definition" "node" {
     portMappings = [{ containerPort = local.node_port, protocol = "tcp" }]
     environment = [
       { name = "QACHE_NODE_MEMORY_LIMIT", value = local.node_memory_limit },
+      # On SIGTERM (a task stopped or replaced) a primary asks a router to hand its shard over first.
+      { name = "QACHE_NODE_SHUTDOWN_ROUTERS", value = join(",", [for id in sort(keys(local.router_zone)) : "http://${local.router_host[id]}:7000"]) },
       { name = "JAVA_OPTS", value = "-XX:MaxRAMPercentage=75 -XX:+UseCompactObjectHeaders -XX:+UseZGC -XX:+ExitOnOutOfMemoryError --sun-misc-unsafe-memory-access=allow" },
     ]
     secrets     = [{ name = "QACHE_CLUSTER_TOKEN", valueFrom = var.cluster_token_secret_arn }]

@@ -177,6 +177,15 @@ resource "aws_vpc_security_group_ingress_rule" "router_from_routers" {
   referenced_security_group_id = aws_security_group.router.id
 }
 
+resource "aws_vpc_security_group_ingress_rule" "router_from_nodes" {
+  security_group_id            = aws_security_group.router.id
+  description                  = "a primary told to stop asks for its step-down (qache.node.shutdown.routers)"
+  ip_protocol                  = "tcp"
+  from_port                    = 7000
+  to_port                      = 7000
+  referenced_security_group_id = aws_security_group.node.id
+}
+
 resource "aws_vpc_security_group_ingress_rule" "node_from_router" {
   security_group_id            = aws_security_group.node.id
   description                  = "forwarded data calls, map pushes and probes from the router"

@@ -127,7 +127,11 @@ resource "aws_instance" "node" {
     port      = local.node_port
     java_opts = "-Xmx${var.node_heap} -XX:+UseCompactObjectHeaders -XX:+UseZGC -XX:+ExitOnOutOfMemoryError --sun-misc-unsafe-memory-access=allow"
     token_env = { QACHE_CLUSTER_TOKEN = var.cluster_token_parameter }
-    env       = { QACHE_NODE_MEMORY_LIMIT = var.node_memory_limit }
+    # On SIGTERM (systemctl stop, a reboot) a primary asks a router to hand its shard over first.
+    env = {
+      QACHE_NODE_MEMORY_LIMIT     = var.node_memory_limit
+      QACHE_NODE_SHUTDOWN_ROUTERS = join(",", [for id in sort(keys(local.router_zone)) : "http://${aws_network_interface.router[id].private_ip}:7000"])
+    }
   }))
   # Never every node at once: a new AMI or a new artifacts URL changes every node's AMI or user
   # data, and replacing an instance drops the keys it held. Both are ignored here; replace nodes

@@ -179,6 +179,13 @@ run "each_node_has_its_own_task_definition_and_a_limit_its_heap_allows" {
   assert {
     condition = alltrue([
       for td in aws_ecs_task_definition.node :
+      [for e in jsondecode(td.container_definitions)[0].environment : e.value if e.name == "QACHE_NODE_SHUTDOWN_ROUTERS"][0] == "http://router-r1.qache.internal:7000,http://router-r2.qache.internal:7000,http://router-r3.qache.internal:7000"
+    ])
+    error_message = "Every node names the routers it asks for a hand-off when it is told to stop."
+  }
+  assert {
+    condition = alltrue([
+      for td in aws_ecs_task_definition.node :
       strcontains([for e in jsondecode(td.container_definitions)[0].environment : e.value if e.name == "JAVA_OPTS"][0], "-XX:MaxRAMPercentage=75 ")
     ])
     error_message = "The heap is 75% of the task's memory, which the limit's bound assumes."

@@ -95,6 +95,13 @@ run "three_routers_in_three_zones_each_with_its_own_raft_volume_behind_one_balan
     error_message = "Each router knows its id, every peer's Raft and HTTP address, and mounts its volume at /var/lib/qache."
   }
   assert {
+    condition = alltrue([
+      for n in aws_instance.node :
+      strcontains(n.user_data, "QACHE_NODE_SHUTDOWN_ROUTERS=http://10.0.0.20:7000,http://10.0.0.20:7000,http://10.0.0.20:7000")
+    ])
+    error_message = "Every node names the routers it asks for a hand-off when it is told to stop."
+  }
+  assert {
     condition     = !strcontains(aws_instance.node["s1-primary"].user_data, "Elastic_Block_Store")
     error_message = "Nodes keep no state on a volume (their data is in memory)."
   }

@@ -118,6 +118,27 @@ class FaultScheduleIT {
     }
 
     /**
+     * SIGTERM (issue 17), as systemd or ECS stop a member for an upgrade: a primary hands its shard
+     * to its replica before it exits, a replica just leaves; each is started again. No request may
+     * fail and no acknowledged write or delete may be undone, inside the window or out.
+     */
+    @Test
+    void sigterm_failsNoRequest_losesNothing() throws Exception {
+        cluster = new LocalCluster().withShutdownHandOff();
+        cluster.start(2, 1, routerOptions);
+        Checker.Result result = run(
+                List.of("terminate-primary", "terminate-replica", "terminate-primary", "terminate-replica"),
+                "faults-sigterm-report.txt");
+        assertThat(history.ops().stream().filter(op -> op.outcome() != Outcome.OK))
+                .as("requests that failed or got no answer")
+                .isEmpty();
+        assertThat(result.lostWrites()).as("acknowledged writes lost").isEmpty();
+        assertThat(result.undoneDeletes())
+                .as("acknowledged deletes or overwrites undone")
+                .isEmpty();
+    }
+
+    /**
      * Three routers in one Raft group (issue 16), with router faults in the schedule: the leader
      * killed or paused for 2 s, a follower killed, a follower restarted with an empty data
      * directory, and a primary killed (failed over by whichever router leads). Clients go through
@@ -183,7 +204,7 @@ class FaultScheduleIT {
     /** The third shard's nodes while it is out of the map: its primary first. */
     private List<String> spare = List.of();
 
-    private void run(List<String> kinds, String reportFile) throws Exception {
+    private Checker.Result run(List<String> kinds, String reportFile) throws Exception {
         int rounds = Integer.getInteger("qache.faults.rounds", 1);
         long minutes = Long.getLong("qache.faults.minutes", 0);
         Map<Integer, String> slotOwners = slotOwners();
@@ -246,6 +267,7 @@ class FaultScheduleIT {
                 .as("acknowledged writes or deletes undone outside the window")
                 .isZero();
         assertThat(result.acknowledgedMutations()).isGreaterThan(minimumAcknowledged);
+        return result;
     }
 
     private static boolean canPartition() {
@@ -386,6 +408,17 @@ class FaultScheduleIT {
                 await().atMost(Duration.ofSeconds(30))
                         .until(() -> !cluster.primaryOf(shard).equals(primary.address()));
                 replace(primary, cluster.restart(primary));
+            }
+            case "terminate-primary" -> {
+                cluster.terminate(primary);
+                assertThat(cluster.primaryOf(shard))
+                        .as("the primary handed its shard over before it exited")
+                        .isNotEqualTo(primary.address());
+                replace(primary, cluster.restart(primary));
+            }
+            case "terminate-replica" -> {
+                cluster.terminate(replica);
+                replace(replica, cluster.restart(replica));
             }
             case "pause-primary-350ms", "pause-primary-2s" -> {
                 cluster.freeze(primary);

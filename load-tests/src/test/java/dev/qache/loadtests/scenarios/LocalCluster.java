@@ -207,6 +207,21 @@ final class LocalCluster implements AutoCloseable {
         }
     }
 
+    /**
+     * Nodes started from now on ask the routers to hand their shard over when they get SIGTERM
+     * ({@code qache.node.shutdown.routers}, as {@code ./qache up} sets it). After {@link
+     * #withRouters}, when there are several.
+     */
+    LocalCluster withShutdownHandOff() throws IOException {
+        allocateRouterPorts();
+        List<String> urls = new ArrayList<>();
+        for (int i = 0; i < routerCount; i++) {
+            urls.add((tlsDir != null ? "https" : "http") + "://" + routerHost(i) + ":" + routerPorts.get(i));
+        }
+        nodeOptions.add("-Dqache.node.shutdown.routers=" + String.join(",", urls));
+        return this;
+    }
+
     LocalCluster withNodeOptions(String... options) {
         nodeOptions.addAll(List.of(options));
         return this;
@@ -595,6 +610,14 @@ final class LocalCluster implements AutoCloseable {
     /** The address of shard {@code id}'s primary, by the router's map. */
     String primaryOf(String id) throws IOException, InterruptedException {
         return shard(id).path("nodes").get(0).path("address").asText();
+    }
+
+    /** SIGTERM, as systemd or ECS stop a member, and waits until it has exited. */
+    void terminate(Member member) throws InterruptedException {
+        member.process().destroy();
+        if (!member.process().waitFor(60, TimeUnit.SECONDS)) {
+            throw new AssertionError(member.name() + " did not exit within 60 s of SIGTERM:\n" + logTail(member, 40));
+        }
     }
 
     /** SIGKILL: the process gets no chance to clean up. */

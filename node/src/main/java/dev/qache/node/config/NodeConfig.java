@@ -5,6 +5,8 @@ import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import io.smallrye.config.WithName;
 import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
 
 /** The node's configuration, under {@code qache.node}. Names are part of the contract (DESIGN.md). */
 @ConfigMapping(prefix = "qache.node")
@@ -37,6 +39,27 @@ public interface NodeConfig {
     Replication replication();
 
     Migration migration();
+
+    Shutdown shutdown();
+
+    /** What a node does when it is told to stop (SIGTERM). */
+    interface Shutdown {
+        /**
+         * Base URLs of the routers (any of them: a follower passes the call to the leader) that a
+         * primary asks, when it is told to stop, to hand its shard to its best replica before it
+         * exits. Unset: the node just leaves, and the router fails its shard over when it sees it
+         * gone (the writes of the replication window may be lost then).
+         */
+        Optional<List<String>> routers();
+
+        /**
+         * How long a primary told to stop waits for its shard to be handed over before it exits
+         * anyway. Keep it under what the supervisor allows between SIGTERM and SIGKILL (systemd's
+         * TimeoutStopSec, ECS' stopTimeout, both 90 s and 30 s by default).
+         */
+        @WithDefault("10s")
+        Duration handOffTimeout();
+    }
 
     interface Migration {
         /**

@@ -31,6 +31,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.jboss.logging.Logger;
 
@@ -258,7 +259,28 @@ public class Replication {
             follow.start();
         }
         role = next;
+        notifyAll(); // awaitNotPrimary
         return outcome;
+    }
+
+    /** Whether this node is its shard's primary now. */
+    public synchronized boolean primary() {
+        return role == Role.PRIMARY;
+    }
+
+    /**
+     * Waits until this node is no longer a primary (a map that demotes it or takes it out was
+     * installed) or {@code deadlineNanos} (nanoTime) passes; true when it no longer is.
+     */
+    public synchronized boolean awaitNotPrimary(long deadlineNanos) throws InterruptedException {
+        while (role == Role.PRIMARY) {
+            long left = deadlineNanos - System.nanoTime();
+            if (left <= 0) {
+                return false;
+            }
+            TimeUnit.NANOSECONDS.timedWait(this, left);
+        }
+        return true;
     }
 
     /**

@@ -271,6 +271,39 @@ public class AdminResource {
     }
 
     /**
+     * A primary asks to stop being one (it was told to shut down): its shard is handed to its best
+     * replica, gracefully (writes pause until the replica has caught up, so none is lost). Takes
+     * a cluster token as well as an admin token. 200 with the new map; 400 for an address that is
+     * not host:port; 409 when the node is no shard's primary (nothing to hand over: it may go) or
+     * its shard has no replica that answers; 503 when the replica did not catch up in time.
+     */
+    @POST
+    @Path("/nodes/{address}/step-down")
+    @Blocking
+    @Consumes(MediaType.WILDCARD)
+    @RolesAllowed({AdminTokenIdentityProvider.ADMIN, AdminTokenIdentityProvider.NODE})
+    public Response stepDown(@PathParam("address") String address) {
+        if (!HOST_PORT.matcher(address).matches()) {
+            return problem(400, "bad-request", "the node's address must be host:port");
+        }
+        String shard = null;
+        for (Shard s : cluster.current().shards().values()) {
+            if (s.primary().equals(address)) {
+                shard = s.id();
+            }
+        }
+        if (shard == null) {
+            return problem(409, "not-a-primary", address + " is no shard's primary: it has nothing to hand over");
+        }
+        try {
+            ClusterMap next = failover.force(shard, null);
+            return Response.ok(ClusterMapJson.toDocument(next)).build();
+        } catch (Failover.PromotionException refused) {
+            return problem(refused.status(), "promotion-refused", refused.getMessage());
+        }
+    }
+
+    /**
      * Starts removing a shard: its slots are copied to the others while every shard serves, then
      * it leaves the map. 202 with the map naming the moving slots; 404 for an unknown shard; 409
      * for the last shard or while another migration runs.

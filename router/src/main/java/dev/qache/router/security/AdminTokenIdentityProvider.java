@@ -11,7 +11,9 @@ import io.smallrye.mutiny.Uni;
 import jakarta.enterprise.context.ApplicationScoped;
 
 /**
- * An admin token gives the role {@value #ADMIN}; any other token fails authentication (401). The
+ * An admin token gives the role {@value #ADMIN}; a cluster token gives the role {@value #NODE},
+ * which only the calls nodes make of the router take (a primary's step-down when it is told to
+ * stop); any other token fails authentication (401). The
  * comparison is constant-time ({@link dev.qache.protocol.auth.BearerTokens}) and runs on the
  * calling thread: it touches no I/O.
  */
@@ -20,6 +22,9 @@ public class AdminTokenIdentityProvider implements IdentityProvider<TokenAuthent
 
     /** The role every admin resource method requires. */
     public static final String ADMIN = "admin";
+
+    /** The role of a node presenting a cluster token. */
+    public static final String NODE = "node";
 
     private final Credentials credentials;
 
@@ -35,13 +40,19 @@ public class AdminTokenIdentityProvider implements IdentityProvider<TokenAuthent
     @Override
     public Uni<SecurityIdentity> authenticate(
             TokenAuthenticationRequest request, AuthenticationRequestContext context) {
-        if (!credentials.adminTokens().acceptsToken(request.getToken().getToken())) {
+        String token = request.getToken().getToken();
+        String role;
+        if (credentials.adminTokens().acceptsToken(token)) {
+            role = ADMIN;
+        } else if (credentials.clusterTokens().acceptsToken(token)) {
+            role = NODE;
+        } else {
             return Uni.createFrom().failure(new AuthenticationFailedException("the admin token is not valid"));
         }
         return Uni.createFrom()
                 .item(QuarkusSecurityIdentity.builder()
-                        .setPrincipal(new QuarkusPrincipal(ADMIN))
-                        .addRole(ADMIN)
+                        .setPrincipal(new QuarkusPrincipal(role))
+                        .addRole(role)
                         .build());
     }
 }

@@ -72,6 +72,11 @@ public class Credentials {
         return admin.current();
     }
 
+    /** The cluster tokens as they are now: nodes present one to ask for a step-down (role {@code node}). */
+    public BearerTokens clusterTokens() {
+        return cluster.current();
+    }
+
     /** {@code Bearer <first cluster token>}: what every call to a node carries. */
     public String clusterAuthorization() {
         return cluster.current().authorization();

@@ -14,6 +14,7 @@ import java.io.IOException;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -108,6 +109,29 @@ class AdminAuthorizationResourceTest {
                     .as(path + " answered as the resource would")
                     .isNotEqualTo(canonical.status() + canonical.body());
         }
+    }
+
+    /**
+     * A primary told to stop asks for its step-down with the cluster token it has (nodes hold no
+     * admin token); every other admin call refuses that token (the table above). 409: the address
+     * is no shard's primary.
+     */
+    @Test
+    void stepDown_takesAClusterToken_asWellAsAnAdminToken() throws IOException {
+        int port = RestAssured.port;
+        String path = "/admin/nodes/127.0.0.1:9/step-down";
+        for (String token : List.of("Bearer test-cluster-token", "Bearer a-new", "Bearer a-old")) {
+            RawHttp.Response answer = RawHttp.send(port, "POST", path, token, null);
+            assertThat(answer.status()).as(token).isEqualTo(409);
+            assertThat(answer.body()).as(token).contains("not-a-primary");
+        }
+        for (String token : java.util.Arrays.asList(null, "Bearer d-1", "Bearer a-older")) {
+            assertDenied(path, RawHttp.send(port, "POST", path, token, null));
+        }
+        RawHttp.Response bad = RawHttp.send(
+                port, "POST", "/admin/nodes/not%20an%20address/step-down", "Bearer test-cluster-token", null);
+        assertThat(bad.status()).isEqualTo(400);
+        assertThat(bad.header("content-type")).isEqualTo("application/problem+json");
     }
 
     private static void assertDenied(String path, RawHttp.Response denied) {
