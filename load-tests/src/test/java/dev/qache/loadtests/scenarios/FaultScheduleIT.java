@@ -13,7 +13,6 @@ import dev.qache.loadtests.faults.History.Type;
 import dev.qache.protocol.Slots;
 import java.io.IOException;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -26,7 +25,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -49,15 +47,9 @@ import org.junit.jupiter.api.Timeout;
 class FaultScheduleIT {
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final int WRITERS = 4;
-    private static final int READERS = 4;
-    private static final int KEYS_PER_WRITER = 40;
 
     private LocalCluster cluster;
     private final History history = new History();
-    private final HttpClient http =
-            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-    private final AtomicBoolean running = new AtomicBoolean(true);
 
     /** Whether a quarter of the writes carry a TTL of one second (the migration schedule). */
     private boolean withTtls;
@@ -74,7 +66,6 @@ class FaultScheduleIT {
 
     @AfterEach
     void stop() throws Exception {
-        running.set(false);
         if (cluster != null) {
             cluster.close();
         }
@@ -129,13 +120,7 @@ class FaultScheduleIT {
         Checker.Result result = run(
                 List.of("terminate-primary", "terminate-replica", "terminate-primary", "terminate-replica"),
                 "faults-sigterm-report.txt");
-        assertThat(history.ops().stream().filter(op -> op.outcome() != Outcome.OK))
-                .as("requests that failed or got no answer")
-                .isEmpty();
-        assertThat(result.lostWrites()).as("acknowledged writes lost").isEmpty();
-        assertThat(result.undoneDeletes())
-                .as("acknowledged deletes or overwrites undone")
-                .isEmpty();
+        RecordingClients.assertNothingFailedOrUndone(history, result);
     }
 
     /**
@@ -212,15 +197,8 @@ class FaultScheduleIT {
                 key -> slotOwners.get(Slots.of(key.getBytes(StandardCharsets.UTF_8)));
         awaitHealthy();
 
-        List<Thread> clients = new ArrayList<>();
-        for (int w = 0; w < WRITERS; w++) {
-            int client = w;
-            clients.add(Thread.ofPlatform().name("writer-" + w).start(() -> writer(client)));
-        }
-        for (int r = 0; r < READERS; r++) {
-            int client = WRITERS + r;
-            clients.add(Thread.ofPlatform().name("reader-" + r).start(() -> reader(client)));
-        }
+        RecordingClients clients = new RecordingClients(history, this::url, withTtls);
+        clients.start();
 
         Map<String, List<Long>> writesBackMillis = new java.util.TreeMap<>();
         long endNanos = System.nanoTime() + Duration.ofMinutes(minutes).toNanos();
@@ -244,16 +222,7 @@ class FaultScheduleIT {
                 Thread.sleep(500); // quiet time between faults, so each is judged on its own
             }
         }
-        running.set(false);
-        for (Thread client : clients) {
-            client.join();
-        }
-        // Final reads: every key once more, after the cluster healed.
-        for (int w = 0; w < WRITERS; w++) {
-            for (int k = 0; k < KEYS_PER_WRITER; k++) {
-                read(-1, key(w, k));
-            }
-        }
+        clients.stopAndReadEveryKey();
 
         Checker.Result result = new Checker(
                         Duration.ofMillis(300).toNanos(), Duration.ofSeconds(1).toNanos(), shardOf)
@@ -285,67 +254,6 @@ class FaultScheduleIT {
         }
     }
 
-    private static String key(int writer, int k) {
-        return "w" + writer + "-k" + k;
-    }
-
-    private void writer(int client) {
-        Random random = new Random(client);
-        long sequence = 0;
-        while (running.get()) {
-            String key = key(client, random.nextInt(KEYS_PER_WRITER));
-            long invoke = System.nanoTime();
-            if (random.nextInt(10) == 0) {
-                Outcome outcome =
-                        outcome(() -> send(HttpRequest.newBuilder(url(key)).DELETE()), true);
-                history.add(new Op(client, Type.DELETE, key, null, invoke, System.nanoTime(), outcome));
-            } else {
-                String value = "c" + client + "-" + sequence++;
-                boolean ttl = withTtls && random.nextInt(4) == 0;
-                String body = "{\"value\":\"" + value + "\"" + (ttl ? ",\"ttl\":1}" : "}");
-                Outcome outcome = outcome(
-                        () -> send(HttpRequest.newBuilder(url(key))
-                                .header("Content-Type", "application/json")
-                                .POST(HttpRequest.BodyPublishers.ofString(body))),
-                        true);
-                history.add(new Op(
-                        client,
-                        Type.WRITE,
-                        key,
-                        value,
-                        invoke,
-                        System.nanoTime(),
-                        outcome,
-                        ttl ? Duration.ofSeconds(1).toNanos() : 0));
-            }
-        }
-    }
-
-    private void reader(int client) {
-        Random random = new Random(100 + client);
-        while (running.get()) {
-            read(client, key(random.nextInt(WRITERS), random.nextInt(KEYS_PER_WRITER)));
-        }
-    }
-
-    private void read(int client, String key) {
-        long invoke = System.nanoTime();
-        try {
-            HttpResponse<String> response = send(HttpRequest.newBuilder(url(key)));
-            long complete = System.nanoTime();
-            if (response.statusCode() == 200) {
-                String value = JSON.readTree(response.body()).path("value").asText();
-                history.add(new Op(client, Type.READ, key, value, invoke, complete, Outcome.OK));
-            } else if (response.statusCode() == 404) {
-                history.add(new Op(client, Type.READ, key, null, invoke, complete, Outcome.OK));
-            } else {
-                history.add(new Op(client, Type.READ, key, null, invoke, complete, Outcome.FAIL));
-            }
-        } catch (IOException | InterruptedException e) {
-            history.add(new Op(client, Type.READ, key, null, invoke, System.nanoTime(), Outcome.INFO));
-        }
-    }
-
     /** Routers a fault is on: clients keep away from them until it is over. */
     private final java.util.Set<String> faulty = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
@@ -357,45 +265,6 @@ class FaultScheduleIT {
                 ? cluster.router()
                 : spared.get(java.util.concurrent.ThreadLocalRandom.current().nextInt(spared.size()));
         return URI.create(router.url() + "/" + key);
-    }
-
-    private HttpResponse<String> send(HttpRequest.Builder request) throws IOException, InterruptedException {
-        return http.send(request.timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
-    }
-
-    @FunctionalInterface
-    interface Call {
-        HttpResponse<String> call() throws IOException, InterruptedException;
-    }
-
-    /**
-     * A mutation's outcome as a client can tell it: 204 (and 404 for a delete) acknowledged; a 4xx
-     * or a refusal that says nothing was written failed; anything else (a timeout, another 5xx)
-     * unknown.
-     */
-    static Outcome outcome(Call call, boolean mutation) {
-        try {
-            HttpResponse<String> response = call.call();
-            int status = response.statusCode();
-            if (status == 204 || (mutation && status == 404)) {
-                return Outcome.OK;
-            }
-            if (status >= 400 && status < 500) {
-                return Outcome.FAIL;
-            }
-            String body = response.body();
-            if (body.contains("write-lease-lapsed")
-                    || body.contains("handing-off")
-                    || body.contains("takes no writes now")
-                    || body.contains("circuit")) {
-                return Outcome.FAIL;
-            }
-            return Outcome.INFO;
-        } catch (java.net.ConnectException e) {
-            return Outcome.FAIL;
-        } catch (IOException | InterruptedException e) {
-            return Outcome.INFO;
-        }
     }
 
     private History.Fault inject(String kind, String shard) throws Exception {

@@ -36,8 +36,7 @@ final class LocalCluster implements AutoCloseable {
     /** How often the processes read their token files again. */
     static final Duration TOKEN_RELOAD = Duration.ofMillis(200);
 
-    private static final Path ROOT =
-            Path.of(System.getProperty("qache.root", "..")).toAbsolutePath();
+    static final Path ROOT = Path.of(System.getProperty("qache.root", "..")).toAbsolutePath();
     private static final String JAVA = ProcessHandle.current().info().command().orElse("java");
 
     /** A started process: its role, address and OS process. */

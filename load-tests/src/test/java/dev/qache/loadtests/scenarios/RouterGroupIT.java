@@ -101,8 +101,8 @@ class RouterGroupIT {
                     long invoke = System.nanoTime();
                     if (random.nextBoolean()) {
                         String value = "v" + values.incrementAndGet();
-                        Outcome outcome =
-                                FaultScheduleIT.outcome(() -> cluster.post(url, "{\"value\":\"" + value + "\"}"), true);
+                        Outcome outcome = RecordingClients.outcome(
+                                () -> cluster.post(url, "{\"value\":\"" + value + "\"}"), true);
                         history.add(new Op(client, Type.WRITE, key, value, invoke, System.nanoTime(), outcome));
                     } else {
                         read(history, client, key, url, invoke);

@@ -439,6 +439,45 @@ public class AdminResource {
         }
     }
 
+    /**
+     * Takes a replica out of its shard: a dead one, or one being replaced (add the new replica
+     * first). The map no longer names it, so it is neither probed, nor promoted, nor waited for by
+     * a migration's cut-over; a node still running gets the new map too, and, out of the map, stops
+     * streaming and drops what it held. 200 with the new map; 400 for an address that is not
+     * host:port; 404 for an unknown shard; 409 when the address is not one of the shard's replicas
+     * (a primary: promote a replica first).
+     */
+    @DELETE
+    @Path("/shards/{id}/replicas/{address}")
+    @Blocking
+    public Response removeReplica(@PathParam("id") String id, @PathParam("address") String address) throws IOException {
+        if (!HOST_PORT.matcher(address).matches()) {
+            return problem(400, "bad-request", "the replica's address must be host:port");
+        }
+        if (!cluster.current().shards().containsKey(id)) {
+            return problem(404, "not-found", "no shard " + id);
+        }
+        try {
+            ClusterMap next = cluster.update(map -> {
+                Shard shard = map.shards().get(id);
+                if (shard == null) {
+                    throw new IllegalArgumentException("no shard " + id);
+                }
+                if (!shard.replicas().contains(address)) {
+                    throw new IllegalArgumentException(address + " is not a replica of shard " + id
+                            + (shard.primary().equals(address) ? ": it is its primary (promote a replica first)" : ""));
+                }
+                List<String> replicas = new ArrayList<>(shard.replicas());
+                replicas.remove(address);
+                return map.withShardMembers(new Shard(id, shard.primary(), replicas));
+            });
+            pusher.pushTo(address, next); // best effort: a dead replica does not answer
+            return Response.ok(ClusterMapJson.toDocument(next)).build();
+        } catch (IllegalArgumentException refused) {
+            return problem(409, "conflict", refused.getMessage());
+        }
+    }
+
     /** Adds a shard. 201 with the new map; 400 for bad input; 409 when it clashes with the map. */
     @POST
     @Path("/shards")

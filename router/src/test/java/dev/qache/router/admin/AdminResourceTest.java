@@ -3,7 +3,9 @@ package dev.qache.router.admin;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
+import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.greaterThan;
 import static org.hamcrest.Matchers.hasItems;
 import static org.hamcrest.Matchers.hasSize;
 
@@ -14,6 +16,7 @@ import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import io.restassured.specification.RequestSpecification;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The admin API: token required, the map with node health, adding shards. Its own router instance. */
@@ -158,5 +161,40 @@ class AdminResourceTest {
                 .post("/admin/shards/a/replicas")
                 .then()
                 .statusCode(409);
+    }
+
+    @Test
+    void removeReplica_takesAReplicaOutOfTheMap_andRefusesAPrimaryOrAStranger() {
+        admin().contentType("application/json")
+                .body("{\"address\":\"127.0.0.1:7991\"}")
+                .post("/admin/shards/a/replicas")
+                .then()
+                .statusCode(201);
+        int epoch = admin().get("/admin/cluster").then().extract().path("epoch");
+
+        List<String> left = admin().delete("/admin/shards/a/replicas/127.0.0.1:7991")
+                .then()
+                .statusCode(200)
+                .extract()
+                .path("shards.find { it.id == 'a' }.replicas");
+        assertThat(left).doesNotContain("127.0.0.1:7991");
+        List<String> nodes = admin().get("/admin/cluster")
+                .then()
+                .body("epoch", greaterThan(epoch))
+                .extract()
+                .path("shards.find { it.id == 'a' }.nodes.address");
+        assertThat(nodes).doesNotContain("127.0.0.1:7991");
+
+        admin().delete("/admin/shards/a/replicas/127.0.0.1:7991")
+                .then()
+                .statusCode(409)
+                .contentType("application/problem+json");
+        String primaryOfA = nodes.get(0);
+        admin().delete("/admin/shards/a/replicas/" + primaryOfA)
+                .then()
+                .statusCode(409)
+                .body("detail", containsString("promote a replica first"));
+        admin().delete("/admin/shards/zz/replicas/127.0.0.1:7991").then().statusCode(404);
+        admin().delete("/admin/shards/a/replicas/not-an-address").then().statusCode(400);
     }
 }

@@ -62,6 +62,7 @@ class AdminAuthorizationResourceTest {
                 new Endpoint("POST", "/admin/shards", "{\"primary\":\"not an address\"}", 400),
                 new Endpoint("POST", "/admin/shards/zz/replicas", "{\"address\":\"127.0.0.1:9\"}", 404),
                 new Endpoint("POST", "/admin/shards/zz/promote", null, 404),
+                new Endpoint("DELETE", "/admin/shards/zz/replicas/127.0.0.1:9", null, 404),
                 new Endpoint("DELETE", "/admin/shards/zz", null, 404));
     }
 
