@@ -7,7 +7,7 @@ import java.util.List;
  * ({@code PUT /_internal/cluster-map}), read back by both.
  *
  * <pre>{@code
- * {"epoch": 7,
+ * {"format": 2, "epoch": 7,
  *  "shards": [{"id": "s1", "primary": "10.0.0.1:7001", "replicas": ["10.0.0.2:7001"]}],
  *  "slots": [{"from": 0, "to": 5461, "shard": "s1"}, ...]}
  * }</pre>
@@ -15,11 +15,30 @@ import java.util.List;
  * Slot ranges are inclusive and cover 0 to 16383 exactly once, in order (empty when there are no
  * shards).
  */
-public record MapDocument(long epoch, List<ShardEntry> shards, List<SlotRange> slots, List<SlotRange> moving) {
+public record MapDocument(
+        int format, long epoch, List<ShardEntry> shards, List<SlotRange> slots, List<SlotRange> moving) {
+
+    /**
+     * The map's format: 2 added {@code moving} (1, unnamed, had no migrations) and {@code format}
+     * itself. A reader ignores members it does not know; a node refuses a map of a newer format
+     * than its own, whose new members might change what the map means (as {@code moving} did).
+     * A map without {@code format} (0, from a router of before it) reads as format 2.
+     */
+    public static final int FORMAT = 2;
+
+    /** A map of this release's format. */
+    public MapDocument(long epoch, List<ShardEntry> shards, List<SlotRange> slots, List<SlotRange> moving) {
+        this(FORMAT, epoch, shards, slots, moving);
+    }
 
     /** A map with no migration under way. */
     public MapDocument(long epoch, List<ShardEntry> shards, List<SlotRange> slots) {
         this(epoch, shards, slots, List.of());
+    }
+
+    /** Whether a reader of this release can honour this map: not of a newer format than {@link #FORMAT}. */
+    public boolean readable() {
+        return format <= FORMAT;
     }
 
     /**

@@ -30,8 +30,9 @@ import org.jboss.logging.Logger;
  * <p>{@code PUT /_internal/cluster-map?self=host:port} installs a pushed cluster map: {@code 204}
  * when accepted, {@code 409} when its epoch is older than the node's (fencing) or when it has the
  * node's epoch with other content ({@code map-conflict}, counted in {@code
- * qache_map_conflicts_total}: each epoch has one content), {@code 400} for a map that does not
- * parse or does not cover the slots. {@code GET /_internal/cluster-map} gives the map the node
+ * qache_map_conflicts_total}: each epoch has one content) or when it is of a newer format
+ * than this node reads ({@code map-format}; members it does not know are ignored), {@code 400}
+ * for a map that does not parse or does not cover the slots. {@code GET /_internal/cluster-map} gives the map the node
  * holds ({@code 404} before its first), so that a router that lost its own can adopt the newest.
  *
  * <p>{@code GET /_internal/replication} opens a replica's stream (a WebSocket; see {@link
@@ -144,6 +145,16 @@ public class InternalRoutes {
             map.slotOwners();
         } catch (Exception e) {
             Problem.send(ctx.response(), 400, "bad-map", "Bad Request", "not a valid cluster map: " + e.getMessage());
+            return;
+        }
+        if (!map.readable()) {
+            Problem.send(
+                    ctx.response(),
+                    409,
+                    "map-format",
+                    "Conflict",
+                    "the map is of format " + map.format() + "; this node reads formats up to " + MapDocument.FORMAT
+                            + ": upgrade it before the routers");
             return;
         }
         long before = ownership.epoch();

@@ -1,10 +1,12 @@
 package dev.qache.node.api;
 
 import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.hamcrest.Matchers.equalTo;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.qache.node.cluster.SlotOwnershipTest;
+import dev.qache.protocol.MapDocument;
 import dev.qache.protocol.Slots;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
@@ -94,6 +96,20 @@ class ClusterMapResourceTest {
                 .get("/q/metrics")
                 .then()
                 .body(org.hamcrest.Matchers.containsString("qache_map_conflicts_total 1.0"));
+
+        // Versions side by side: members this node does not know are ignored, a map without a
+        // format (an older router's) is read as today's, and one of a newer format is refused,
+        // changing nothing.
+        String current = json(7);
+        assertThat(current).contains("\"format\":" + MapDocument.FORMAT);
+        push(current.replace("{\"format\":", "{\"addedLater\":{\"x\":[1]},\"format\":"), "test-cluster-token")
+                .statusCode(204);
+        push(current.replace("\"format\":" + MapDocument.FORMAT + ",", ""), "test-cluster-token")
+                .statusCode(204);
+        push(json(8).replace("\"format\":" + MapDocument.FORMAT, "\"format\":99"), "test-cluster-token")
+                .statusCode(409)
+                .contentType("application/problem+json")
+                .body("type", equalTo("urn:qache:problem:map-format"));
 
         // What the node holds, for a router that lost its own map.
         given().get("/_internal/cluster-map").then().statusCode(401);
