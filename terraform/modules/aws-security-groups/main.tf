@@ -2,7 +2,7 @@
 # admin port only from the application tier and the console, directly or through their load
 # balancer (which has a group of its own); the routers' Raft port only from each other; the nodes'
 # port only from the routers and from each other (replication, slot migration); the console only
-# from the admin CIDRs.
+# from the admin CIDRs; the routers' and nodes' ports from the monitoring CIDRs, when set (scraping).
 
 terraform {
   required_version = ">= 1.9"
@@ -42,6 +42,16 @@ variable "admin_cidrs" {
   validation {
     condition     = alltrue([for c in var.admin_cidrs : can(cidrhost(c, 0)) && c != "0.0.0.0/0"])
     error_message = "admin_cidrs must be CIDRs, and not 0.0.0.0/0."
+  }
+}
+
+variable "monitoring_cidrs" {
+  description = "CIDRs of the Prometheus servers that scrape /q/metrics on the routers (7000) and the nodes (node_port); none by default. The groups open whole ports, so a scraper there reaches the data API too (internal calls still need the cluster token)."
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = alltrue([for c in var.monitoring_cidrs : can(cidrhost(c, 0)) && c != "0.0.0.0/0"])
+    error_message = "monitoring_cidrs must be CIDRs, and not 0.0.0.0/0."
   }
 }
 
@@ -202,6 +212,26 @@ resource "aws_vpc_security_group_ingress_rule" "node_from_node" {
   from_port                    = var.node_port
   to_port                      = var.node_port
   referenced_security_group_id = aws_security_group.node.id
+}
+
+resource "aws_vpc_security_group_ingress_rule" "router_from_monitoring" {
+  for_each          = toset(var.monitoring_cidrs)
+  security_group_id = aws_security_group.router.id
+  description       = "Prometheus scraping /q/metrics"
+  ip_protocol       = "tcp"
+  from_port         = 7000
+  to_port           = 7000
+  cidr_ipv4         = each.value
+}
+
+resource "aws_vpc_security_group_ingress_rule" "node_from_monitoring" {
+  for_each          = toset(var.monitoring_cidrs)
+  security_group_id = aws_security_group.node.id
+  description       = "Prometheus scraping /q/metrics"
+  ip_protocol       = "tcp"
+  from_port         = var.node_port
+  to_port           = var.node_port
+  cidr_ipv4         = each.value
 }
 
 resource "aws_vpc_security_group_ingress_rule" "admin_ui_from_admins" {

@@ -74,6 +74,7 @@ module "security_groups" {
   app_cidrs              = var.app_cidrs
   app_security_group_ids = var.app_security_group_ids
   admin_cidrs            = var.admin_cidrs
+  monitoring_cidrs       = var.monitoring_cidrs
   tags                   = local.tags
 }
 

@@ -151,3 +151,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "monitoring_cidrs" {
+  description = "CIDRs of the Prometheus servers that scrape /q/metrics on the routers and nodes; none by default (aws-security-groups)."
+  type        = list(string)
+  default     = []
+}

@@ -135,3 +135,36 @@ run "the_console_open_to_everyone_is_refused" {
 
   expect_failures = [var.admin_cidrs]
 }
+
+run "scraping_only_from_the_monitoring_cidrs" {
+  command = apply
+
+  assert {
+    condition     = length(aws_vpc_security_group_ingress_rule.router_from_monitoring) == 0 && length(aws_vpc_security_group_ingress_rule.node_from_monitoring) == 0
+    error_message = "Without monitoring CIDRs no port is opened for scraping."
+  }
+}
+
+run "scraping_from_a_monitoring_cidr" {
+  command = apply
+
+  variables {
+    monitoring_cidrs = ["10.9.0.0/24"]
+  }
+  assert {
+    condition = (
+      [for r in aws_vpc_security_group_ingress_rule.router_from_monitoring : [r.security_group_id, r.cidr_ipv4, r.from_port, r.to_port]] == [["sg-router", "10.9.0.0/24", 7000, 7000]]
+      && [for r in aws_vpc_security_group_ingress_rule.node_from_monitoring : [r.security_group_id, r.cidr_ipv4, r.from_port, r.to_port]] == [["sg-node", "10.9.0.0/24", 7001, 7001]]
+    )
+    error_message = "A monitoring CIDR reaches the routers' 7000 and the nodes' 7001, nothing else."
+  }
+}
+
+run "scraping_from_anywhere_is_refused" {
+  command = plan
+
+  variables {
+    monitoring_cidrs = ["0.0.0.0/0"]
+  }
+  expect_failures = [var.monitoring_cidrs]
+}
