@@ -137,6 +137,15 @@ public class Router {
         }
     }
 
+    public Outcome removeReplica(String shard, String address) {
+        try (Response response = act(api -> api.removeReplica(shard, address))) {
+            return outcome(
+                    response,
+                    map -> address + " is no longer a replica of shard " + shard + " (epoch "
+                            + map.path("epoch").asLong() + "); if it still runs, it drops what it held.");
+        }
+    }
+
     public Outcome removeShard(String shard) {
         try (Response response = act(api -> api.removeShard(shard))) {
             return outcome(

@@ -54,4 +54,8 @@ public interface RouterApi {
     @DELETE
     @Path("/shards/{id}")
     Response removeShard(@PathParam("id") String shard);
+
+    @DELETE
+    @Path("/shards/{id}/replicas/{address}")
+    Response removeReplica(@PathParam("id") String shard, @PathParam("address") String address);
 }

@@ -235,6 +235,38 @@ public class ConsoleResource {
     }
 
     @POST
+    @Path("actions/remove-replica")
+    @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
+    public Response removeReplica(
+            @CookieParam(Sessions.COOKIE) @Nullable String cookie,
+            @FormParam("csrf") @Nullable String csrf,
+            @FormParam("target") @Nullable String target,
+            @FormParam("confirmed") @Nullable String confirmed) {
+        Sessions.Session session = session(cookie);
+        if (!Sessions.csrfMatches(session, csrf)) {
+            return forged();
+        }
+        // "shard|replica".
+        String[] parts = target == null ? new String[0] : target.split("\\|", -1);
+        if (parts.length != 2 || !SHARD_ID.matcher(parts[0]).matches() || checkAddress(parts[1]) != null) {
+            return badInput(session, "Choose the replica to remove.");
+        }
+        String shard = parts[0];
+        String replica = parts[1];
+        if (!"yes".equals(confirmed)) {
+            return confirm(
+                    session,
+                    "Remove a replica",
+                    "Remove " + replica + " from shard " + shard + "? It is no longer probed or promoted, and"
+                            + " if it still runs it drops its copy. The shard keeps its primary"
+                            + " and its other replicas.",
+                    "/actions/remove-replica",
+                    List.of(new Field("target", target)));
+        }
+        return act(session, () -> router.removeReplica(shard, replica));
+    }
+
+    @POST
     @Path("actions/remove-shard")
     @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
     public Response removeShard(

@@ -410,6 +410,48 @@ class ConsoleResourceTest {
     }
 
     @Test
+    void removeReplica_asksFirst_thenGoesToTheRouter() {
+        String session = signIn();
+        String csrf = csrf(session);
+        StubRouter.server.stubFor(
+                delete("/admin/shards/s1/replicas/127.0.0.1:7002").willReturn(okJson(MAP)));
+        assertThat(given().cookie(Sessions.COOKIE, session).get("/").asString())
+                .contains("id=\"remove-replica\"")
+                .contains("<option value=\"s1|127.0.0.1:7002\">s1: 127.0.0.1:7002</option>");
+
+        given().cookie(Sessions.COOKIE, session)
+                .formParam("csrf", csrf)
+                .formParam("target", "s1|127.0.0.1:7002")
+                .post("/actions/remove-replica")
+                .then()
+                .statusCode(200)
+                .body(containsString("Remove 127.0.0.1:7002 from shard s1?"));
+        StubRouter.server.verify(0, deleteRequestedFor(anyUrl()));
+        given().cookie(Sessions.COOKIE, session)
+                .formParam("csrf", csrf)
+                .formParam("target", "s1|not an address")
+                .formParam("confirmed", "yes")
+                .post("/actions/remove-replica")
+                .then()
+                .statusCode(400)
+                .body(containsString("Choose the replica to remove."));
+        StubRouter.server.verify(0, deleteRequestedFor(anyUrl()));
+
+        given().redirects()
+                .follow(false)
+                .cookie(Sessions.COOKIE, session)
+                .formParam("csrf", csrf)
+                .formParam("target", "s1|127.0.0.1:7002")
+                .formParam("confirmed", "yes")
+                .post("/actions/remove-replica")
+                .then()
+                .statusCode(303);
+        StubRouter.server.verify(1, deleteRequestedFor(urlEqualTo("/admin/shards/s1/replicas/127.0.0.1:7002")));
+        assertThat(given().cookie(Sessions.COOKIE, session).get("/").asString())
+                .contains("127.0.0.1:7002 is no longer a replica of shard s1 (epoch 8)");
+    }
+
+    @Test
     void aFormWithoutThisSessionsToken_orFromAnotherSite_isRefused_andNothingIsSent() {
         String session = signIn();
         String csrf = csrf(session);
