@@ -200,6 +200,19 @@ public class ConsoleResource {
         return act(session, () -> asReplica ? router.addReplica(shard, addr) : router.addShard(null, addr, List.of()));
     }
 
+    /** A form's {@code target}: "shard|replica", or "shard|" for no replica named; null when malformed. */
+    record ShardReplica(String shard, @Nullable String replica) {
+        static @Nullable ShardReplica parse(@Nullable String target) {
+            String[] parts = target == null ? new String[0] : target.split("\\|", -1);
+            if (parts.length != 2
+                    || !SHARD_ID.matcher(parts[0]).matches()
+                    || (!parts[1].isEmpty() && checkAddress(parts[1]) != null)) {
+                return null;
+            }
+            return new ShardReplica(parts[0], parts[1].isEmpty() ? null : parts[1]);
+        }
+    }
+
     @POST
     @Path("actions/promote")
     @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
@@ -213,14 +226,12 @@ public class ConsoleResource {
             return forged();
         }
         // "shard|replica", or "shard|" for the replica the router finds best.
-        String[] parts = target == null ? new String[0] : target.split("\\|", -1);
-        if (parts.length != 2
-                || !SHARD_ID.matcher(parts[0]).matches()
-                || (!parts[1].isEmpty() && checkAddress(parts[1]) != null)) {
+        ShardReplica chosen = ShardReplica.parse(target);
+        if (chosen == null) {
             return badInput(session, "Choose a shard and the replica to promote.");
         }
-        String shard = parts[0];
-        String replica = parts[1].isEmpty() ? null : parts[1];
+        String shard = chosen.shard();
+        String replica = chosen.replica();
         if (!"yes".equals(confirmed)) {
             return confirm(
                     session,
@@ -246,13 +257,12 @@ public class ConsoleResource {
         if (!Sessions.csrfMatches(session, csrf)) {
             return forged();
         }
-        // "shard|replica".
-        String[] parts = target == null ? new String[0] : target.split("\\|", -1);
-        if (parts.length != 2 || !SHARD_ID.matcher(parts[0]).matches() || checkAddress(parts[1]) != null) {
+        ShardReplica chosen = ShardReplica.parse(target);
+        if (chosen == null || chosen.replica() == null) {
             return badInput(session, "Choose the replica to remove.");
         }
-        String shard = parts[0];
-        String replica = parts[1];
+        String shard = chosen.shard();
+        String replica = chosen.replica();
         if (!"yes".equals(confirmed)) {
             return confirm(
                     session,
