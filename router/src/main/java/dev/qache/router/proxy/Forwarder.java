@@ -57,7 +57,7 @@ public class Forwarder {
     /** How long a map change may spend handing the map to the primaries before it is published. */
     private static final long MAP_PUBLISH_WAIT_MILLIS = 2_000;
 
-    /** A data call as the edge hands it on, timed from {@code startNanos}. */
+    /** A data call as the edge hands it on, timed from {@code startNanos}, named by {@code requestId} (X-Request-Id). */
     public record DataCall(
             Method method,
             byte[] key,
@@ -65,7 +65,8 @@ public class Forwarder {
             @Nullable String contentType,
             @Nullable Buffer body,
             long startNanos,
-            BooleanSupplier abandoned) {
+            BooleanSupplier abandoned,
+            String requestId) {
 
         HttpMethod httpMethod() {
             return switch (method) {
@@ -77,7 +78,7 @@ public class Forwarder {
 
         /** The same call with its time budget starting again (routed anew after waiting for a map). */
         DataCall restarted() {
-            return new DataCall(method, key, uri, contentType, body, System.nanoTime(), abandoned);
+            return new DataCall(method, key, uri, contentType, body, System.nanoTime(), abandoned, requestId);
         }
     }
 
@@ -378,7 +379,8 @@ public class Forwarder {
                 body,
                 timeoutMillis,
                 cluster.current().epoch(),
-                guarded);
+                guarded,
+                call.requestId());
     }
 
     /**

@@ -212,6 +212,9 @@ final class PipelinedNodeTransport implements NodeTransport {
         headers.set(HttpHeaderNames.HOST, call.node());
         headers.set(HttpHeaderNames.AUTHORIZATION, authorization.get());
         headers.set(Fencing.EPOCH, Long.toString(call.epoch()));
+        if (call.requestId() != null) {
+            headers.set(RequestIds.HEADER, call.requestId());
+        }
         if (call.contentType() != null) {
             headers.set(HttpHeaderNames.CONTENT_TYPE, call.contentType());
         }

@@ -107,6 +107,8 @@ public class ProxyRoutes {
     }
 
     private void forward(RoutingContext ctx) {
+        String requestId = RequestIds.of(ctx.request().getHeader(RequestIds.HEADER));
+        ctx.response().putHeader(RequestIds.HEADER, requestId);
         KeyCodec.Key key;
         try {
             key = KeyCodec.decode(ctx.request().path(), config.maxKeySize());
@@ -125,7 +127,8 @@ public class ProxyRoutes {
                 ctx.request().getHeader(HttpHeaders.CONTENT_TYPE),
                 method == Method.POST ? ctx.body().buffer() : null,
                 System.nanoTime(),
-                () -> response.ended() || response.closed());
+                () -> response.ended() || response.closed(),
+                requestId);
         forwarder.forward(call).onComplete(result -> {
             if (response.ended() || response.closed()) {
                 return;

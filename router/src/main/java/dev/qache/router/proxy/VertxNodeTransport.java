@@ -66,6 +66,9 @@ final class VertxNodeTransport implements NodeTransport {
                 .setIdleTimeout(call.timeoutMillis())
                 .putHeader(HttpHeaders.AUTHORIZATION, credentials.clusterAuthorization())
                 .putHeader(Fencing.EPOCH, Long.toString(call.epoch()));
+        if (call.requestId() != null) {
+            options.putHeader(RequestIds.HEADER, call.requestId());
+        }
         if (call.contentType() != null) {
             options.putHeader(HttpHeaders.CONTENT_TYPE, call.contentType());
         }

@@ -17,7 +17,14 @@ import java.util.concurrent.TimeUnit;
  */
 public class FakeNodes implements QuarkusTestResourceLifecycleManager {
 
-    record Seen(String node, String method, String uri, String contentType, String body, String authorization) {}
+    record Seen(
+            String node,
+            String method,
+            String uri,
+            String contentType,
+            String body,
+            String authorization,
+            String requestId) {}
 
     static final List<Seen> SEEN = new CopyOnWriteArrayList<>();
     static final Map<String, HttpServer> SERVERS = new java.util.concurrent.ConcurrentHashMap<>();
@@ -71,7 +78,8 @@ public class FakeNodes implements QuarkusTestResourceLifecycleManager {
                             request.uri(),
                             request.getHeader("Content-Type"),
                             body.toString(),
-                            request.getHeader("Authorization")));
+                            request.getHeader("Authorization"),
+                            request.getHeader("X-Request-Id")));
                     switch (request.method().name()) {
                         case "GET" ->
                             request.response()

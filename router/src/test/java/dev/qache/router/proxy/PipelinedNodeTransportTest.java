@@ -120,7 +120,8 @@ class PipelinedNodeTransportTest {
                         Buffer.buffer("1"),
                         2000,
                         1,
-                        true)));
+                        true,
+                        null)));
 
         assertThat(failure)
                 .as("routing may retry a write that provably took nothing")
@@ -131,7 +132,7 @@ class PipelinedNodeTransportTest {
     @ValueSource(booleans = {false, true})
     void aConnectionThatFailsAtOnce_failsItsCallAtOnce(boolean nativeTransport) throws Exception {
         PipelinedNodeTransport transport = start(nativeTransport, 16, 4, (request, answers) -> answers.ok("x"));
-        NodeCall call = new NodeCall("127.0.0.1:0", HttpMethod.GET, "/k", null, null, 5000, 1, true);
+        NodeCall call = new NodeCall("127.0.0.1:0", HttpMethod.GET, "/k", null, null, 5000, 1, true, null);
 
         long sent = System.nanoTime();
         Throwable failure = failure(send(transport, call));
@@ -305,7 +306,8 @@ class PipelinedNodeTransportTest {
 
     @ParameterizedTest(name = "native transport {0}")
     @ValueSource(booleans = {false, true})
-    void aWriteCarriesItsBody_theTokenAndTheEpoch_andItsBodyCanBeSentAgain(boolean nativeTransport) throws Exception {
+    void aWriteCarriesItsBody_theTokenTheEpochAndTheRequestId_andItsBodyCanBeSentAgain(boolean nativeTransport)
+            throws Exception {
         PipelinedNodeTransport transport = start(
                 nativeTransport,
                 16,
@@ -313,17 +315,26 @@ class PipelinedNodeTransportTest {
                 (request, answers) -> answers.write("HTTP/1.1 201 Created\r\ncontent-type: application/json\r\nx-seen: "
                         + request.headers.get("authorization") + "|" + request.headers.get(Fencing.EPOCH.toLowerCase())
                         + "|"
-                        + request.headers.get("content-type") + "\r\ncontent-length: " + request.body.length()
+                        + request.headers.get("content-type") + "|" + request.headers.get("x-request-id")
+                        + "\r\ncontent-length: " + request.body.length()
                         + "\r\n\r\n" + request.body));
         NodeCall call = new NodeCall(
-                node.address(), HttpMethod.POST, "/k", "application/json", Buffer.buffer("{\"v\":1}"), 2000, 7, true);
+                node.address(),
+                HttpMethod.POST,
+                "/k",
+                "application/json",
+                Buffer.buffer("{\"v\":1}"),
+                2000,
+                7,
+                true,
+                "req-1");
 
         NodeAnswer first = await(send(transport, call));
         NodeAnswer again = await(send(transport, call));
 
         for (NodeAnswer answer : List.of(first, again)) {
             assertThat(answer.status()).isEqualTo(201);
-            assertThat(answer.header("X-Seen")).isEqualTo(AUTHORIZATION + "|7|application/json");
+            assertThat(answer.header("X-Seen")).isEqualTo(AUTHORIZATION + "|7|application/json|req-1");
             assertThat(body(answer)).isEqualTo("{\"v\":1}");
         }
     }
@@ -428,12 +439,12 @@ class PipelinedNodeTransportTest {
     // ---- helpers ----
 
     private NodeCall get(String uri, long timeoutMillis) {
-        return new NodeCall(node.address(), HttpMethod.GET, uri, null, null, timeoutMillis, 1, true);
+        return new NodeCall(node.address(), HttpMethod.GET, uri, null, null, timeoutMillis, 1, true, null);
     }
 
     private NodeCall post(String uri, String body) {
         return new NodeCall(
-                node.address(), HttpMethod.POST, uri, "application/json", Buffer.buffer(body), 2000, 1, true);
+                node.address(), HttpMethod.POST, uri, "application/json", Buffer.buffer(body), 2000, 1, true, null);
     }
 
     /** Runs {@code calls} in one turn of the test's event loop, as the data path makes them. */

@@ -74,6 +74,31 @@ class ProxyResourceTest {
     }
 
     @Test
+    @Order(1)
+    void everyCall_carriesARequestId_toTheNodeAndBackToTheClient() {
+        FakeNodes.SEEN.clear();
+        String made = given().get("/rid-1").then().statusCode(200).extract().header("X-Request-Id");
+        assertThat(made).as("an id the router made").isNotBlank();
+        given().header("X-Request-Id", "client-7:a.b_c")
+                .get("/rid-2")
+                .then()
+                .statusCode(200)
+                .header("X-Request-Id", "client-7:a.b_c");
+        String replaced = given().header("X-Request-Id", "has spaces, and commas")
+                .get("/rid-3")
+                .then()
+                .extract()
+                .header("X-Request-Id");
+        assertThat(replaced).as("an unusable id is replaced").isNotEqualTo("has spaces, and commas");
+        assertThat(FakeNodes.SEEN.stream().map(FakeNodes.Seen::requestId))
+                .as("the node got the same ids")
+                .contains(made, "client-7:a.b_c", replaced);
+        assertThat(given().get("/rid-4").then().extract().header("X-Request-Id"))
+                .as("each request its own")
+                .isNotEqualTo(made);
+    }
+
+    @Test
     @Order(2)
     void post_forwardsBodyAndContentType_andRelays204() {
         FakeNodes.SEEN.clear();
