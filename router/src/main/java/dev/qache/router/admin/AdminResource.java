@@ -296,7 +296,7 @@ public class AdminResource {
             return problem(409, "not-a-primary", address + " is no shard's primary: it has nothing to hand over");
         }
         try {
-            ClusterMap next = failover.force(shard, null);
+            ClusterMap next = failover.stepDown(shard, address);
             return Response.ok(ClusterMapJson.toDocument(next)).build();
         } catch (Failover.PromotionException refused) {
             return problem(refused.status(), "promotion-refused", refused.getMessage());

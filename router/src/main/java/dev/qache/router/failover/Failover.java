@@ -308,16 +308,46 @@ public class Failover {
 
     /** Forces a promotion (admin API); blocks, so never call it on an event loop. */
     public ClusterMap force(String shardId, @Nullable String replica) throws PromotionException {
+        return onWorker(() -> forced(shardId, replica));
+    }
+
+    /**
+     * A primary's step-down (admin API; a node told to stop asks for it): a forced promotion of its
+     * shard's best replica, refused (409) when {@code primary} is no longer the shard's primary by
+     * the time the failover worker runs it (a step-down asked again, of another router, after the
+     * first one promoted the replica, must not demote the new primary). Blocks.
+     */
+    public ClusterMap stepDown(String shardId, String primary) throws PromotionException {
+        return onWorker(() -> {
+            Shard shard = cluster.current().shards().get(shardId);
+            if (shard == null || !shard.primary().equals(primary)) {
+                throw new PromotionException(409, primary + " is no longer the primary of shard " + shardId);
+            }
+            return forced(shardId, null);
+        });
+    }
+
+    private ClusterMap onWorker(java.util.concurrent.Callable<ClusterMap> promotion) throws PromotionException {
         try {
-            return worker.submit(() -> forced(shardId, replica)).get();
+            return worker.submit(promotion).get();
         } catch (java.util.concurrent.ExecutionException e) {
             if (e.getCause() instanceof PromotionException refused) {
                 throw refused;
+            }
+            if (e.getCause() instanceof ShardChanged changed) {
+                throw new PromotionException(409, changed.getMessage());
             }
             throw new IllegalStateException(e.getCause());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new PromotionException(503, "interrupted");
+        }
+    }
+
+    /** The shard's members changed while its promotion was being prepared: nothing was changed. */
+    static final class ShardChanged extends IllegalStateException {
+        ShardChanged(String message) {
+            super(message);
         }
     }
 
@@ -504,10 +534,6 @@ public class Failover {
     }
 
     private ClusterMap switchRoles(Shard shard, String chosen, String reason) {
-        List<String> replicas = new ArrayList<>(shard.replicas());
-        replicas.remove(chosen);
-        replicas.add(shard.primary());
-        Shard promoted = new Shard(shard.id(), chosen, replicas);
         try {
             Promoted record = new Promoted(
                     shard.id(),
@@ -518,7 +544,8 @@ public class Failover {
                     chosen,
                     -1,
                     reason);
-            ClusterMap next = cluster.update(map -> map.withShardMembers(promoted), map -> handTo(chosen, map), record);
+            ClusterMap next = cluster.update(
+                    map -> map.withShardMembers(promoted(map, shard, chosen)), map -> handTo(chosen, map), record);
             (reason.startsWith("forced") ? forcedPromotions : automaticPromotions).increment();
             availability.clear(shard.id());
             LOG.warnf(
@@ -528,6 +555,27 @@ public class Failover {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /**
+     * The shard with {@code chosen} as its primary and the old primary as a replica, built from the
+     * map the change applies to rather than from {@code planned}, the shard as the promotion found
+     * it: a hand-off waits seconds, and a replica added or removed meanwhile must stay added or
+     * removed. Refused when the primary changed or {@code chosen} is no longer a replica.
+     */
+    static Shard promoted(ClusterMap map, Shard planned, String chosen) {
+        Shard now = map.shards().get(planned.id());
+        if (now == null
+                || !now.primary().equals(planned.primary())
+                || !now.replicas().contains(chosen)) {
+            throw new ShardChanged("shard " + planned.id() + " changed while its promotion was prepared ("
+                    + (now == null ? "it left the map" : "now " + now.primary() + " with " + now.replicas())
+                    + "); nothing was changed");
+        }
+        List<String> replicas = new ArrayList<>(now.replicas());
+        replicas.remove(chosen);
+        replicas.add(now.primary());
+        return new Shard(now.id(), chosen, replicas);
     }
 
     /**
