@@ -14,7 +14,7 @@ work=$(mktemp -d)
 export QACHE_STATE="$work/qache"
 prom=""
 cleanup() {
-  [ -n "$prom" ] && kill "$prom" 2>/dev/null
+  if [ -n "$prom" ]; then kill "$prom" 2>/dev/null || true; fi
   ./qache down >/dev/null 2>&1 || true
   rm -rf "$work"
 }

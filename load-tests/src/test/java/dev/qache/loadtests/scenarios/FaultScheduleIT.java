@@ -64,8 +64,14 @@ class FaultScheduleIT {
     /** The router's options, for its restarts. */
     private String[] routerOptions = {"-Dqache.router.forward-timeout=2s"};
 
+    /** The recording clients of the run, once it started them. */
+    private RecordingClients clients;
+
     @AfterEach
     void stop() throws Exception {
+        if (clients != null) {
+            clients.stop();
+        }
         if (cluster != null) {
             cluster.close();
         }
@@ -197,7 +203,7 @@ class FaultScheduleIT {
                 key -> slotOwners.get(Slots.of(key.getBytes(StandardCharsets.UTF_8)));
         awaitHealthy();
 
-        RecordingClients clients = new RecordingClients(history, this::url, withTtls);
+        clients = new RecordingClients(history, this::url, withTtls);
         clients.start();
 
         Map<String, List<Long>> writesBackMillis = new java.util.TreeMap<>();

@@ -54,8 +54,8 @@ class RebalancingIT {
 
     /**
      * Two minutes, as the other migration tests: a failover of a target shard starts its copies
-     * again (Migration.primaryChanged), 4,096 slots one at a time, which took 20-21 s after the
-     * promotion on an idle 2-core machine and more than the 60 s this waited before in one CI run.
+     * again (Migration.primaryChanged), 4,096 slots one at a time, which took 20.6-22.5 s after the
+     * kill on an idle 2-core machine and more than the 60 s this waited before in one CI run.
      */
     private void awaitMigrationDone() {
         cluster.awaitMigrationDone(Duration.ofSeconds(120), "the one migration");

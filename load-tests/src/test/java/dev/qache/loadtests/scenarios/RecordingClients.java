@@ -54,11 +54,11 @@ final class RecordingClients {
     void start() {
         for (int w = 0; w < WRITERS; w++) {
             int client = w;
-            threads.add(Thread.ofPlatform().name("writer-" + w).start(() -> writer(client)));
+            threads.add(Thread.ofPlatform().daemon().name("writer-" + w).start(() -> writer(client)));
         }
         for (int r = 0; r < READERS; r++) {
             int client = WRITERS + r;
-            threads.add(Thread.ofPlatform().name("reader-" + r).start(() -> reader(client)));
+            threads.add(Thread.ofPlatform().daemon().name("reader-" + r).start(() -> reader(client)));
         }
     }
 
@@ -76,12 +76,17 @@ final class RecordingClients {
                 .isEmpty();
     }
 
-    /** Stops the clients, then reads every key once more (the final reads, after the cluster healed). */
-    void stopAndReadEveryKey() throws InterruptedException {
+    /** Stops the clients (a test that failed half-way calls it from its clean-up too). */
+    void stop() throws InterruptedException {
         running.set(false);
         for (Thread thread : threads) {
             thread.join();
         }
+    }
+
+    /** Stops the clients, then reads every key once more (the final reads, after the cluster healed). */
+    void stopAndReadEveryKey() throws InterruptedException {
+        stop();
         for (int w = 0; w < WRITERS; w++) {
             for (int k = 0; k < KEYS_PER_WRITER; k++) {
                 read(-1, key(w, k));

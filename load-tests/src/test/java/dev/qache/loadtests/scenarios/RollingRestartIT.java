@@ -29,9 +29,13 @@ import org.junit.jupiter.api.Timeout;
 class RollingRestartIT {
 
     private Path state;
+    private RecordingClients clients;
 
     @AfterEach
     void down() throws Exception {
+        if (clients != null) {
+            clients.stop();
+        }
         if (state != null) {
             qache(Duration.ofSeconds(60), "down");
         }
@@ -66,8 +70,7 @@ class RollingRestartIT {
         qache(Duration.ofMinutes(3), "up", "--shards", "2", "--replicas", "1");
 
         History history = new History();
-        RecordingClients clients =
-                new RecordingClients(history, key -> URI.create("http://127.0.0.1:7000/" + key), false);
+        clients = new RecordingClients(history, key -> URI.create("http://127.0.0.1:7000/" + key), false);
         clients.start();
         await().atMost(Duration.ofSeconds(30)).until(() -> acknowledged(history) >= 200);
 

@@ -26,8 +26,8 @@ import org.junit.jupiter.api.Test;
 /**
  * A primary told to stop asks a router for its step-down, with its cluster token, and waits until
  * the map that demotes it arrives; a router that refuses (409: nothing to hand over) lets it go at
- * once, and so does being a replica. The router here is a stand-in that answers as the real one
- * does: it pushes the demoting map to the node before it answers 200.
+ * once, and so does being a replica. The router here is a stand-in: it answers 200, then pushes
+ * the demoting map 300 ms later, so a node that took the answer as the end would stop a primary.
  */
 @QuarkusTest
 @TestProfile(ShutdownHandOffResourceTest.WithRouter.class)
@@ -41,6 +41,9 @@ class ShutdownHandOffResourceTest {
 
     /** Each step-down request the stand-in got: its path and Authorization header. */
     static final Queue<String> CALLS = new ConcurrentLinkedQueue<>();
+
+    /** What went wrong with a push of the stand-in (none expected). */
+    static final Queue<Exception> PUSH_FAILURES = new ConcurrentLinkedQueue<>();
 
     /** The epoch of the demoting map the stand-in pushes. */
     static final AtomicInteger NEXT_EPOCH = new AtomicInteger();
@@ -71,17 +74,22 @@ class ShutdownHandOffResourceTest {
                 CALLS.add(exchange.getRequestMethod() + " " + exchange.getRequestURI() + " "
                         + exchange.getRequestHeaders().getFirst("Authorization"));
                 int status = ANSWER.get();
-                if (status == 200) {
-                    try {
-                        push(NEXT_EPOCH.get(), "r:1", List.of(SELF)); // the replica promoted
-                    } catch (Exception e) {
-                        status = 500;
-                    }
-                }
                 byte[] body = "{}".getBytes();
                 exchange.sendResponseHeaders(status, body.length);
                 exchange.getResponseBody().write(body);
                 exchange.close();
+                if (status == 200) {
+                    // The demoting map comes after the answer, as the real router's push may:
+                    // the node must wait for it, not take the 200 as the end of the hand-off.
+                    Thread.ofPlatform().start(() -> {
+                        try {
+                            Thread.sleep(300); // the push arriving late
+                            push(NEXT_EPOCH.get(), "r:1", List.of(SELF)); // the replica promoted
+                        } catch (Exception e) {
+                            PUSH_FAILURES.add(e);
+                        }
+                    });
+                }
             });
             server.start();
             return server;
@@ -134,6 +142,7 @@ class ShutdownHandOffResourceTest {
         NEXT_EPOCH.set(2);
         handOff.onShutdown(new ShutdownDelayInitiatedEvent());
         assertThat(CALLS).hasSize(1);
+        assertThat(PUSH_FAILURES).isEmpty();
         assertThat(replication.primary()).as("demoted before it stops").isFalse();
 
         // A replica asks nobody.
