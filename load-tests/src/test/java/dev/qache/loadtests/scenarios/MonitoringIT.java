@@ -1,12 +1,15 @@
 package dev.qache.loadtests.scenarios;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.qache.loadtests.monitoring.Monitoring;
 import java.net.http.HttpRequest;
+import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -40,25 +43,43 @@ class MonitoringIT {
         }
         cluster.send(HttpRequest.newBuilder(java.net.URI.create(router + "/m0")).DELETE());
 
-        Set<String> exported = new TreeSet<>();
         List<LocalCluster.Member> members = List.of(
                 cluster.router(),
                 cluster.nodes().get("s1"),
                 cluster.replicas("s1").get(0));
-        for (LocalCluster.Member member : members) {
-            String metrics = cluster.get(member.url() + "/q/metrics").body();
-            metrics.lines()
-                    .filter(line -> !line.startsWith("#") && !line.isBlank())
-                    .map(line -> line.split("[{ ]", 2)[0])
-                    .forEach(exported::add);
-        }
         Set<String> queried = Monitoring.metricNames(Monitoring.expressions());
+        assertThat(queried).as("the files name metrics at all").hasSizeGreaterThan(10);
+        // Some series appear only once their first value is published: the primary publishes
+        // each replica's lag every second once the replica's session runs.
+        Set<String> exported = new TreeSet<>();
+        try {
+            await().atMost(Duration.ofSeconds(30))
+                    .pollInterval(Duration.ofMillis(500))
+                    .until(() -> {
+                        exported.addAll(exportedBy(members));
+                        return exported.containsAll(queried);
+                    });
+        } catch (ConditionTimeoutException e) {
+            // Say which are missing.
+        }
         System.out.printf(
                 "%d metric names queried by the dashboard and the alerts, %d exported%n",
                 queried.size(), exported.size());
-        assertThat(queried).as("the files name metrics at all").hasSizeGreaterThan(10);
         assertThat(exported)
-                .as("exported by the router, a primary and a replica")
+                .as("exported by the router, a primary and a replica within 30 s")
                 .containsAll(queried);
+    }
+
+    private Set<String> exportedBy(List<LocalCluster.Member> members) throws Exception {
+        Set<String> names = new TreeSet<>();
+        for (LocalCluster.Member member : members) {
+            cluster.get(member.url() + "/q/metrics")
+                    .body()
+                    .lines()
+                    .filter(line -> !line.startsWith("#") && !line.isBlank())
+                    .map(line -> line.split("[{ ]", 2)[0])
+                    .forEach(names::add);
+        }
+        return names;
     }
 }
